@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Sets up (first run only) and serves the page at http://127.0.0.1:8080 with the committed weights.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+source scripts/env.sh
+exec trunk serve --release --offline --address 127.0.0.1 --port "${PORT:-8080}"

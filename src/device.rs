@@ -1,0 +1,140 @@
+//! Where the arithmetic runs. The CPU device (ndarray) everywhere; the GPU through wgpu
+//! natively (Vulkan, Metal, …) and WebGPU in the browser, when an adapter exists.
+
+use burn::prelude::Device;
+use thiserror::Error;
+
+/// The kinds of device the product runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceKind {
+    /// burn's ndarray backend: pure Rust, runs everywhere, including wasm.
+    #[default]
+    Ndarray,
+    /// burn's flex backend (pure Rust CPU), built with the `flex` feature.
+    Flex,
+    /// wgpu: Vulkan / Metal / DX12 natively, WebGPU in the browser.
+    Wgpu,
+}
+
+impl DeviceKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            DeviceKind::Ndarray => "ndarray",
+            DeviceKind::Flex => "flex",
+            DeviceKind::Wgpu => "wgpu",
+        }
+    }
+}
+
+impl std::fmt::Display for DeviceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for DeviceKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "ndarray" | "cpu" => Ok(DeviceKind::Ndarray),
+            "flex" => Ok(DeviceKind::Flex),
+            "wgpu" | "webgpu" | "gpu" => Ok(DeviceKind::Wgpu),
+            _ => Err(format!(
+                "unknown device `{s}`: expected `ndarray`, `flex` or `wgpu`"
+            )),
+        }
+    }
+}
+
+/// Why a device could not be had.
+#[derive(Debug, Error)]
+pub enum DeviceError {
+    #[error("no GPU adapter is available ({0})")]
+    NoAdapter(String),
+    #[error("this build has no `flex` device: rebuild with `--features flex`")]
+    FlexNotBuilt,
+}
+
+/// A device and what it is, for people to read.
+#[derive(Clone, Debug)]
+pub struct Selected {
+    pub device: Device,
+    pub kind: DeviceKind,
+    /// E.g. "CPU (ndarray)" or "WebGPU".
+    pub label: String,
+    /// Why this device and not another (empty when it was simply asked for).
+    pub reason: String,
+}
+
+/// The CPU device every build has.
+pub fn cpu() -> Device {
+    // ndarray is deprecated in favour of flex in burn 0.22, but it is the CPU fallback that
+    // has been measured here; flex is offered behind a feature for comparison.
+    #[allow(deprecated)]
+    Device::ndarray()
+}
+
+fn flex() -> Result<Device, DeviceError> {
+    #[cfg(feature = "flex")]
+    {
+        Ok(Device::flex())
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        Err(DeviceError::FlexNotBuilt)
+    }
+}
+
+/// The wgpu device, initialised asynchronously (required in the browser). burn registers a
+/// wgpu runtime once per process, so the first device is kept and handed out again.
+pub async fn wgpu() -> Result<Device, DeviceError> {
+    static GPU: std::sync::Mutex<Option<Device>> = std::sync::Mutex::new(None);
+    if let Some(device) = GPU.lock().ok().and_then(|gpu| gpu.clone()) {
+        return Ok(device);
+    }
+    let device = Device::wgpu_options()
+        .init_async()
+        .await
+        .map_err(|e| DeviceError::NoAdapter(e.to_string()))?;
+    if let Ok(mut gpu) = GPU.lock() {
+        *gpu = Some(device.clone());
+    }
+    Ok(device)
+}
+
+/// The device of `kind`, or the reason it is not available.
+pub async fn open(kind: DeviceKind) -> Result<Selected, DeviceError> {
+    let (device, label) = match kind {
+        DeviceKind::Ndarray => (cpu(), "CPU (ndarray)"),
+        DeviceKind::Flex => (flex()?, "CPU (flex)"),
+        DeviceKind::Wgpu => (
+            wgpu().await?,
+            if cfg!(target_arch = "wasm32") {
+                "WebGPU"
+            } else {
+                "GPU (wgpu)"
+            },
+        ),
+    };
+    Ok(Selected {
+        device,
+        kind,
+        label: label.to_string(),
+        reason: String::new(),
+    })
+}
+
+/// The GPU when one answers, else the CPU, with the reason recorded.
+pub async fn best() -> Selected {
+    match open(DeviceKind::Wgpu).await {
+        Ok(selected) => selected,
+        Err(e) => Selected {
+            device: cpu(),
+            kind: DeviceKind::Ndarray,
+            label: "CPU (ndarray)".to_string(),
+            reason: e.to_string(),
+        },
+    }
+}

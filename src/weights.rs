@@ -1,0 +1,181 @@
+//! Weight files: burn's own burnpack format, with metadata that says what the weights are
+//! (architecture, class names, format version). Loading checks every tensor's presence and
+//! shape and reports what is wrong instead of panicking.
+
+use burn::prelude::*;
+use burn::store::burn_pack::Reader;
+use burn::store::{ApplyError, BurnpackStore, ModuleSnapshot};
+use burn::tensor::Bytes;
+use thiserror::Error;
+
+use crate::model::{Architecture, Classifier};
+
+/// Version of the metadata layout written by [`to_burnpack`].
+pub const FORMAT_VERSION: u32 = 1;
+const KEY_ARCHITECTURE: &str = "digit_transfer.architecture";
+const KEY_CLASSES: &str = "digit_transfer.classes";
+const KEY_VERSION: &str = "digit_transfer.format_version";
+
+/// What a weight file says about itself.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct WeightsInfo {
+    pub architecture: Architecture,
+    pub class_names: Vec<String>,
+}
+
+impl WeightsInfo {
+    /// The ten digit classes "0" … "9".
+    pub fn digits(architecture: Architecture) -> Self {
+        Self {
+            architecture,
+            class_names: (0..10).map(|d| d.to_string()).collect(),
+        }
+    }
+}
+
+/// Why weights could not be saved or loaded.
+#[derive(Debug, Error)]
+pub enum WeightsError {
+    #[error("not a burnpack weights file ({0})")]
+    NotBurnpack(String),
+    #[error("the weights file has no `{0}` entry: it was not written by digit-transfer")]
+    MissingMetadata(&'static str),
+    #[error(
+        "the weights file has format version {found}; this build reads version {FORMAT_VERSION}"
+    )]
+    UnsupportedVersion { found: String },
+    #[error("the weights file names an unknown architecture `{0}`")]
+    UnknownArchitecture(String),
+    #[error("the weights file's class names are malformed: {0}")]
+    BadClassNames(String),
+    #[error("these are `{found}` weights, but `{expected}` weights were expected")]
+    WrongArchitecture {
+        expected: Architecture,
+        found: Architecture,
+    },
+    #[error("tensor `{name}` has shape {found:?}, but the {architecture} model needs {expected:?}")]
+    WrongShape {
+        name: String,
+        architecture: Architecture,
+        expected: Vec<usize>,
+        found: Vec<usize>,
+    },
+    #[error("tensor `{name}` is missing from the weights file")]
+    MissingTensor { name: String },
+    #[error("tensor `{name}` in the weights file is not part of the {architecture} model")]
+    UnexpectedTensor {
+        name: String,
+        architecture: Architecture,
+    },
+    #[error("tensor `{name}` could not be read: {message}")]
+    BadTensor { name: String, message: String },
+    #[error("could not write the weights: {0}")]
+    Write(String),
+}
+
+/// Encode a classifier and its description as burnpack bytes.
+pub fn to_burnpack(model: &Classifier, info: &WeightsInfo) -> Result<Vec<u8>, WeightsError> {
+    let classes =
+        serde_json::to_string(&info.class_names).map_err(|e| WeightsError::Write(e.to_string()))?;
+    let mut store = BurnpackStore::from_bytes(None)
+        .metadata(KEY_ARCHITECTURE, info.architecture.name())
+        .metadata(KEY_CLASSES, classes)
+        .metadata(KEY_VERSION, FORMAT_VERSION.to_string());
+    model
+        .save_into(&mut store)
+        .map_err(|e| WeightsError::Write(e.to_string()))?;
+    let bytes = store
+        .get_bytes()
+        .map_err(|e| WeightsError::Write(e.to_string()))?;
+    Ok(bytes.to_vec())
+}
+
+/// Read only the description of a burnpack weight file.
+pub fn read_info(bytes: &[u8]) -> Result<WeightsInfo, WeightsError> {
+    let reader = Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+        .map_err(|e| WeightsError::NotBurnpack(e.to_string()))?;
+    let metadata = reader.metadata();
+    let get = |key: &'static str| metadata.get(key).ok_or(WeightsError::MissingMetadata(key));
+    let version = get(KEY_VERSION)?;
+    if version.parse::<u32>() != Ok(FORMAT_VERSION) {
+        return Err(WeightsError::UnsupportedVersion {
+            found: version.clone(),
+        });
+    }
+    let name = get(KEY_ARCHITECTURE)?;
+    let architecture = name
+        .parse()
+        .map_err(|_| WeightsError::UnknownArchitecture(name.clone()))?;
+    let class_names: Vec<String> = serde_json::from_str(get(KEY_CLASSES)?)
+        .map_err(|e| WeightsError::BadClassNames(e.to_string()))?;
+    if class_names.len() < 2 {
+        return Err(WeightsError::BadClassNames(format!(
+            "{} class(es); a classifier needs at least 2",
+            class_names.len()
+        )));
+    }
+    Ok(WeightsInfo {
+        architecture,
+        class_names,
+    })
+}
+
+/// Decode burnpack bytes into a classifier on `device`, checking that every tensor is present
+/// with the right shape. With `expected` set, weights of another architecture are refused.
+pub fn from_burnpack(
+    bytes: &[u8],
+    expected: Option<Architecture>,
+    device: &Device,
+) -> Result<(Classifier, WeightsInfo), WeightsError> {
+    let info = read_info(bytes)?;
+    if let Some(expected) = expected
+        && expected != info.architecture
+    {
+        return Err(WeightsError::WrongArchitecture {
+            expected,
+            found: info.architecture,
+        });
+    }
+    let architecture = info.architecture;
+    let mut model = Classifier::new(architecture, info.class_names.len(), device);
+    let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes.to_vec())))
+        .validate(false)
+        .allow_partial(true);
+    let result = model
+        .load_from(&mut store)
+        .map_err(|e| WeightsError::NotBurnpack(e.to_string()))?;
+    if let Some(error) = result.errors.into_iter().next() {
+        return Err(match error {
+            ApplyError::ShapeMismatch {
+                path,
+                expected,
+                found,
+            } => WeightsError::WrongShape {
+                name: path,
+                architecture,
+                expected: expected.to_vec(),
+                found: found.to_vec(),
+            },
+            ApplyError::DTypeMismatch {
+                path,
+                expected,
+                found,
+            } => WeightsError::BadTensor {
+                name: path,
+                message: format!("data type {found:?}, expected {expected:?}"),
+            },
+            ApplyError::AdapterError { path, message }
+            | ApplyError::LoadError { path, message } => WeightsError::BadTensor {
+                name: path,
+                message,
+            },
+        });
+    }
+    if let Some((name, _)) = result.missing.into_iter().next() {
+        return Err(WeightsError::MissingTensor { name });
+    }
+    if let Some(name) = result.unused.into_iter().next() {
+        return Err(WeightsError::UnexpectedTensor { name, architecture });
+    }
+    Ok((model, info))
+}

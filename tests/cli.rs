@@ -1,0 +1,159 @@
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::mnist_subset;
+use digit_transfer::data::{self, Split};
+use serde_json::Value;
+
+fn cli(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_digit-transfer"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run the CLI");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn json(args: &[&str]) -> Value {
+    let (ok, stdout, stderr) = cli(args);
+    assert!(ok, "{args:?} failed: {stderr}");
+    serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {stdout}"))
+}
+
+fn check_report(report: &Value, classes: usize) {
+    let accuracy = report["accuracy"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&accuracy));
+    assert!(report["macro_f1"].as_f64().is_some());
+    let per_class = report["per_class"].as_array().unwrap();
+    assert_eq!(per_class.len(), classes);
+    for m in per_class {
+        for key in ["precision", "recall", "f1", "support"] {
+            assert!(m[key].is_number(), "{key} in {m}");
+        }
+    }
+    let confusion = report["confusion"].as_array().unwrap();
+    assert_eq!(confusion.len(), classes);
+    let total: u64 = confusion
+        .iter()
+        .flat_map(|r| r.as_array().unwrap())
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(total, report["samples"].as_u64().unwrap());
+}
+
+#[test]
+fn pretrain_on_idx_files_then_eval_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let samples = mnist_subset(Split::Train, 20);
+    let images = dir.path().join("train-images-idx3-ubyte");
+    let labels = dir.path().join("train-labels-idx1-ubyte");
+    std::fs::write(&images, data::write_idx_images(&samples)).unwrap();
+    std::fs::write(&labels, data::write_idx_labels(&samples)).unwrap();
+    let out = dir.path().join("tiny.bpk");
+    let (images, labels, out) = (
+        images.to_str().unwrap(),
+        labels.to_str().unwrap(),
+        out.to_str().unwrap(),
+    );
+
+    let trained = json(&[
+        "pretrain", "--arch", "mlp", "--images", images, "--labels", labels, "--epochs", "3",
+        "--seed", "4", "--out", out, "--json",
+    ]);
+    assert_eq!(trained["architecture"], "mlp");
+    assert_eq!(trained["samples"], 200);
+    assert_eq!(trained["history"].as_array().unwrap().len(), 3);
+    assert!(Path::new(out).exists());
+
+    let report = json(&[
+        "eval",
+        "--weights",
+        out,
+        "--images",
+        images,
+        "--labels",
+        labels,
+        "--json",
+    ]);
+    check_report(&report, 10);
+    assert_eq!(report["samples"], 200);
+    assert!(report["accuracy"].as_f64().unwrap() > 0.5, "{report}");
+
+    let (ok, stdout, _) = cli(&[
+        "eval",
+        "--weights",
+        out,
+        "--images",
+        images,
+        "--labels",
+        labels,
+    ]);
+    assert!(ok);
+    assert!(
+        stdout.contains("accuracy") && stdout.contains("precision"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn cli_errors_are_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.bpk");
+    let (ok, _, stderr) = cli(&["eval", "--weights", missing.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(stderr.contains("missing.bpk"), "{stderr}");
+
+    let corrupt = dir.path().join("corrupt.bpk");
+    std::fs::write(&corrupt, b"definitely not weights").unwrap();
+    let (ok, _, stderr) = cli(&["eval", "--weights", corrupt.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(stderr.contains("not a burnpack weights file"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    let (ok, _, stderr) = cli(&[
+        "pretrain",
+        "--epochs",
+        "0",
+        "--out",
+        dir.path().join("x.bpk").to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("epochs must be at least 1"), "{stderr}");
+}
+
+const CNN: &str = "www/weights/pretrained-cnn.bpk";
+const MLP: &str = "www/weights/pretrained-mlp.bpk";
+
+#[test]
+fn shipped_weights_reach_their_accuracy_on_the_held_out_split() {
+    for (file, architecture, floor) in [(CNN, "cnn", 0.985), (MLP, "mlp", 0.95)] {
+        let report = json(&["eval", "--weights", file, "--json"]);
+        check_report(&report, 10);
+        assert_eq!(report["architecture"], architecture);
+        assert_eq!(report["samples"], 2004);
+        let accuracy = report["accuracy"].as_f64().unwrap();
+        assert!(accuracy >= floor, "{file}: {accuracy} < {floor}");
+    }
+}
+
+#[test]
+fn eval_on_wgpu_agrees_with_the_cpu() {
+    if std::env::var_os("DIGIT_TRANSFER_SKIP_WGPU").is_some() {
+        return;
+    }
+    let cpu = json(&["eval", "--weights", MLP, "--json"]);
+    let gpu = json(&["eval", "--weights", MLP, "--device", "wgpu", "--json"]);
+    assert_eq!(gpu["device"], "wgpu");
+    let (a, b) = (
+        cpu["accuracy"].as_f64().unwrap(),
+        gpu["accuracy"].as_f64().unwrap(),
+    );
+    assert!((a - b).abs() <= 0.002, "cpu {a} vs wgpu {b}");
+}

@@ -1,0 +1,112 @@
+//! Runs in headless Chromium through wasm-bindgen-test: the library's forward pass and a
+//! training step on the devices the browser offers. Built with
+//! `DIGIT_TRANSFER_WEBGPU=required` the WebGPU device must be there (Chromium started with
+//! `--enable-unsafe-webgpu`); with `absent` the CPU fallback must be chosen, with its reason.
+#![cfg(target_arch = "wasm32")]
+
+use burn::prelude::*;
+use digit_transfer::data::{IMAGE_PIXELS, Sample};
+use digit_transfer::device::{self, DeviceKind};
+use digit_transfer::model::{Architecture, Classifier};
+use digit_transfer::train::{self, Silent, TrainConfig};
+use digit_transfer::weights::{self, WeightsInfo};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// Two made-up classes: a bright top half, a bright bottom half.
+fn halves(n: usize) -> Vec<Sample> {
+    (0..n)
+        .map(|i| {
+            let label = i % 2;
+            let mut image = [0u8; IMAGE_PIXELS];
+            let rows = if label == 0 { 2..12 } else { 16..26 };
+            for row in rows {
+                for col in 6..22 {
+                    image[row * 28 + col] = 200 + (i % 50) as u8;
+                }
+            }
+            Sample { image, label }
+        })
+        .collect()
+}
+
+async fn forward_and_train(device: &Device) {
+    for architecture in Architecture::ALL {
+        let model = Classifier::new(architecture, 10, device).with_new_head(2, device);
+        let samples = halves(32);
+        let images: Vec<_> = samples.iter().map(|s| s.image).collect();
+        let before = train::predict(&model, &images, device, 16)
+            .await
+            .expect("forward pass");
+        assert_eq!(before.len(), 32);
+        assert!(
+            before
+                .iter()
+                .all(|p| p.len() == 2 && (p.iter().sum::<f32>() - 1.0).abs() < 1e-4)
+        );
+
+        let config = TrainConfig {
+            epochs: 3,
+            batch_size: 16,
+            learning_rate: 5e-3,
+            ..TrainConfig::default()
+        };
+        let outcome = train::train(&model, &samples, &config, device, &mut Silent)
+            .await
+            .expect("training");
+        let (first, last) = (&outcome.history[0], &outcome.history[2]);
+        assert!(
+            last.loss < first.loss,
+            "{architecture}: loss {} → {}",
+            first.loss,
+            last.loss
+        );
+        let accuracy = train::evaluate(&outcome.model, &samples, device)
+            .await
+            .expect("evaluate")
+            .accuracy();
+        assert!(accuracy > 0.9, "{architecture}: accuracy {accuracy}");
+
+        let info = WeightsInfo {
+            architecture,
+            class_names: vec!["top".into(), "bottom".into()],
+        };
+        let bytes = weights::to_burnpack(&outcome.model, &info).expect("save");
+        let (reloaded, _) =
+            weights::from_burnpack(&bytes, Some(architecture), device).expect("load");
+        let again = train::predict(&reloaded, &images, device, 16)
+            .await
+            .expect("forward pass");
+        let after = train::predict(&outcome.model, &images, device, 16)
+            .await
+            .expect("forward pass");
+        assert_eq!(again, after);
+    }
+}
+
+#[wasm_bindgen_test]
+async fn cpu_forward_pass_and_training_step() {
+    forward_and_train(&device::cpu()).await;
+}
+
+#[wasm_bindgen_test]
+async fn webgpu_or_cpu_fallback_as_expected() {
+    let selected = device::best().await;
+    match option_env!("DIGIT_TRANSFER_WEBGPU") {
+        Some("required") => {
+            assert_eq!(
+                selected.kind,
+                DeviceKind::Wgpu,
+                "no WebGPU: {}",
+                selected.reason
+            );
+            forward_and_train(&selected.device).await;
+        }
+        Some("absent") => {
+            assert_eq!(selected.kind, DeviceKind::Ndarray);
+            assert!(!selected.reason.is_empty(), "the fallback says why");
+        }
+        _ => forward_and_train(&selected.device).await,
+    }
+}
