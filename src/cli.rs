@@ -8,7 +8,7 @@ use digit_transfer::device::{self, DeviceKind};
 use digit_transfer::metrics::Report;
 use digit_transfer::model::{Architecture, Classifier};
 use digit_transfer::preprocess::Augmentation;
-use digit_transfer::train::{self, BatchProgress, Control, EpochSummary, Observer, TrainConfig};
+use digit_transfer::train::{self, BatchProgress, Control, EpochSummary, Observer, Schedule, TrainConfig};
 use digit_transfer::weights::{self, WeightsInfo};
 use futures::executor::block_on;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -70,6 +70,9 @@ struct PretrainArgs {
     /// Train on randomly shifted, rotated, scaled and thickened copies.
     #[arg(long)]
     augment: bool,
+    /// Learning-rate schedule: constant, or cosine (decays to 5% of --lr).
+    #[arg(long, default_value = "cosine")]
+    schedule: Schedule,
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Where to write the weights (burnpack).
@@ -151,10 +154,16 @@ impl Observer for Bar {
 
     fn epoch(&mut self, s: &EpochSummary) -> Control {
         if !self.quiet {
-            self.bar.println(format!(
+            let line = format!(
                 "epoch {:>3}  loss {:.4}  accuracy {:.4}  {:.0} samples/s  {:.1} s",
                 s.epoch, s.loss, s.accuracy, s.samples_per_sec, s.seconds
-            ));
+            );
+            // A hidden bar (stderr not a terminal) swallows its println.
+            if self.bar.is_hidden() {
+                eprintln!("{line}");
+            } else {
+                self.bar.println(line);
+            }
         }
         Control::Continue
     }
@@ -205,6 +214,7 @@ async fn pretrain(args: PretrainArgs) -> Result<()> {
         weight_decay: args.weight_decay,
         seed: args.seed,
         augmentation: args.augment.then(Augmentation::default),
+        schedule: args.schedule,
     };
     config.validate()?;
     if !args.common.json {

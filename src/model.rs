@@ -7,9 +7,10 @@
 //! Inputs are flattened 28×28 images scaled to 0..=1 (`pixel / 255`), shape `[batch, 784]`.
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d, Relu};
 use burn::prelude::*;
+use burn::tensor::module::max_pool2d;
+use burn::tensor::ops::{MaxPoolOptions, PadMode};
 
 use crate::data::{IMAGE_PIXELS, IMAGE_SIDE};
 
@@ -78,7 +79,6 @@ pub struct CnnBackbone {
     conv1: Conv2d,
     conv2: Conv2d,
     fc: Linear,
-    pool: MaxPool2d,
     activation: Relu,
 }
 
@@ -108,7 +108,6 @@ impl Backbone {
                     conv1: conv([1, c1]),
                     conv2: conv([c1, c2]),
                     fc: LinearConfig::new(c2 * pooled * pooled, CNN_FEATURES).init(device),
-                    pool: MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
                     activation: Relu::new(),
                 })
             }
@@ -129,14 +128,46 @@ impl Backbone {
             Backbone::Cnn(c) => {
                 let [batch, _] = images.dims();
                 let x = images.reshape([batch, 1, IMAGE_SIDE, IMAGE_SIDE]);
-                let x = c.pool.forward(c.activation.forward(c.conv1.forward(x)));
-                let x = c.pool.forward(c.activation.forward(c.conv2.forward(x)));
+                let x = max_pool_2x2(c.activation.forward(conv3x3_same(&c.conv1, x)));
+                let x = max_pool_2x2(c.activation.forward(conv3x3_same(&c.conv2, x)));
                 let [batch, channels, h, w] = x.dims();
                 let x = x.reshape([batch, channels * h * w]);
                 c.activation.forward(c.fc.forward(x))
             }
         }
     }
+}
+
+/// A 3×3 convolution with "same" padding on `[batch, c, h, w]`, computed as patches (im2col:
+/// the nine shifted views stacked) times the kernel matrix. burn's direct CPU convolution is
+/// far slower for these small images, above all in the backward pass. Every copy keeps an
+/// image row or plane innermost, which is what makes this fast on the ndarray CPU device.
+fn conv3x3_same(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let [batch, c, h, w] = x.dims();
+    let padded = x.pad([(1, 1), (1, 1)], PadMode::Constant(0.0));
+    let taps = (0..3)
+        .flat_map(|ky| (0..3).map(move |kx| (ky, kx)))
+        .map(|(ky, kx)| {
+            padded
+                .clone()
+                .slice([0..batch, 0..c, ky..ky + h, kx..kx + w])
+                .reshape([batch, c, 1, h * w])
+        })
+        .collect();
+    // Rows in (in, ky, kx) order: the weight's own [out, in, 3, 3] layout.
+    let patches = Tensor::cat(taps, 2).reshape([batch, c * 9, h * w]);
+    let weight = conv.weight.val();
+    let out_channels = weight.dims()[0];
+    let mut y = weight.reshape([1, out_channels, c * 9]).matmul(patches);
+    if let Some(bias) = &conv.bias {
+        y = y + bias.val().reshape([1, out_channels, 1]);
+    }
+    y.reshape([batch, out_channels, h, w])
+}
+
+/// 2×2 max-pooling with stride 2.
+fn max_pool_2x2(x: Tensor<4>) -> Tensor<4> {
+    max_pool2d(x, MaxPoolOptions::new([2, 2]))
 }
 
 /// A backbone and a head of `classes` outputs.
@@ -203,6 +234,28 @@ impl Classifier {
 mod tests {
     use super::*;
     use crate::device::cpu;
+
+    #[test]
+    fn im2col_convolution_and_pooling_match_burns_own() {
+        use burn::nn::pool::MaxPool2dConfig;
+        use burn::tensor::Distribution;
+        let device = cpu();
+        let conv = Conv2dConfig::new([3, 5], [3, 3])
+            .with_padding(PaddingConfig2d::Same)
+            .init(&device);
+        let nchw = Tensor::<4>::random([2, 3, 6, 8], Distribution::Normal(0.0, 1.0), &device);
+        let expected = conv.forward(nchw.clone());
+        let ours = conv3x3_same(&conv, nchw);
+        let diff = (ours - expected.clone()).abs().max().into_scalar::<f32>();
+        assert!(diff < 1e-5, "convolutions differ by {diff}");
+
+        let pool = MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init();
+        let x = Tensor::<4>::random([2, 5, 6, 8], Distribution::Normal(0.0, 1.0), &device);
+        let expected = pool.forward(x.clone());
+        let ours = max_pool_2x2(x);
+        let diff = (ours - expected).abs().max().into_scalar::<f32>();
+        assert!(diff == 0.0, "pooling differs by {diff}");
+    }
 
     #[test]
     fn shapes_and_parameter_counts() {

@@ -212,9 +212,9 @@ impl Default for Augmentation {
     fn default() -> Self {
         Self {
             max_shift: 2.0,
-            max_rotation_deg: 12.0,
-            max_scale: 0.12,
-            max_thickness: 0.4,
+            max_rotation_deg: 10.0,
+            max_scale: 0.1,
+            max_thickness: 0.3,
         }
     }
 }

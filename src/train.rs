@@ -31,6 +31,45 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Distort each sample afresh every epoch.
     pub augmentation: Option<Augmentation>,
+    /// How the learning rate changes over the run.
+    #[serde(default)]
+    pub schedule: Schedule,
+}
+
+/// How the learning rate changes over a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Schedule {
+    /// The same rate throughout.
+    #[default]
+    Constant,
+    /// Half a cosine, batch by batch, from the full rate down to 5% of it.
+    Cosine,
+}
+
+impl Schedule {
+    /// The rate for step `step` of `steps` (0-based) when the base rate is `base`.
+    pub fn rate(self, base: f64, step: usize, steps: usize) -> f64 {
+        match self {
+            Schedule::Constant => base,
+            Schedule::Cosine => {
+                let progress = step as f64 / steps.max(1) as f64;
+                base * (0.05 + 0.95 * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos()))
+            }
+        }
+    }
+}
+
+impl std::str::FromStr for Schedule {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "constant" => Ok(Schedule::Constant),
+            "cosine" => Ok(Schedule::Cosine),
+            _ => Err(format!("unknown schedule `{s}`: expected `constant` or `cosine`")),
+        }
+    }
 }
 
 impl Default for TrainConfig {
@@ -42,6 +81,7 @@ impl Default for TrainConfig {
             weight_decay: 0.0,
             seed: 0,
             augmentation: None,
+            schedule: Schedule::Constant,
         }
     }
 }
@@ -300,7 +340,8 @@ pub async fn train(
                 });
             }
             let grads = GradientsParams::from_grads(loss.backward(), &trained);
-            trained = optimizer.step(config.learning_rate, trained, grads);
+            let rate = config.schedule.rate(config.learning_rate, (epoch - 1) * batches + index, config.epochs * batches);
+            trained = optimizer.step(rate, trained, grads);
 
             loss_sum += f64::from(batch_loss) * chunk.len() as f64;
             correct += batch_hits;
@@ -392,4 +433,28 @@ pub async fn evaluate(
         matrix.add(sample.label, argmax(p));
     }
     Ok(matrix)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cosine_schedule_decays_from_the_full_rate_to_five_percent() {
+        let rate = |step| Schedule::Cosine.rate(0.01, step, 100);
+        assert!((rate(0) - 0.01).abs() < 1e-12);
+        assert!((rate(50) - 0.01 * 0.525).abs() < 1e-12);
+        assert!((rate(100) - 0.0005).abs() < 1e-12);
+        assert!((1..100).all(|s| rate(s) < rate(s - 1)));
+        assert_eq!(Schedule::Constant.rate(0.01, 70, 100), 0.01);
+        assert_eq!("cosine".parse::<Schedule>(), Ok(Schedule::Cosine));
+        assert!("linear".parse::<Schedule>().is_err());
+    }
+
+    #[test]
+    fn argmax_takes_the_first_largest() {
+        assert_eq!(argmax(&[0.1, 0.7, 0.2]), 1);
+        assert_eq!(argmax(&[0.5, 0.5]), 0);
+        assert_eq!(argmax(&[]), 0);
+    }
 }

@@ -2,6 +2,7 @@
 //! (architecture, class names, format version). Loading checks every tensor's presence and
 //! shape and reports what is wrong instead of panicking.
 
+use burn::module::{ModuleMapper, ModuleVisitor, Param};
 use burn::prelude::*;
 use burn::store::burn_pack::Reader;
 use burn::store::{ApplyError, BurnpackStore, ModuleSnapshot};
@@ -88,6 +89,58 @@ pub fn to_burnpack(model: &Classifier, info: &WeightsInfo) -> Result<Vec<u8>, We
         .get_bytes()
         .map_err(|e| WeightsError::Write(e.to_string()))?;
     Ok(bytes.to_vec())
+}
+
+/// Collects every float parameter, flattened, in visiting order.
+struct Gather(Vec<(Vec<usize>, Tensor<1>)>);
+
+impl ModuleVisitor for Gather {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let tensor = param.val();
+        let shape = tensor.dims().to_vec();
+        self.0.push((shape, tensor.flatten(0, D - 1)));
+    }
+}
+
+/// Replaces every float parameter, in the same visiting order, with values on the CPU.
+struct Scatter {
+    values: std::vec::IntoIter<(Vec<usize>, Vec<f32>)>,
+    device: Device,
+}
+
+impl ModuleMapper for Scatter {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        match self.values.next() {
+            Some((shape, values)) => param.map(|_| Tensor::from_data(TensorData::new(values, shape), &self.device)),
+            None => param,
+        }
+    }
+}
+
+/// A copy of `model` on the CPU, read back asynchronously: the browser cannot read WebGPU
+/// buffers synchronously, and writing a file reads every tensor.
+pub async fn to_cpu(model: &Classifier) -> Result<Classifier, WeightsError> {
+    let mut gather = Gather(Vec::new());
+    model.visit(&mut gather);
+    let mut values = Vec::with_capacity(gather.0.len());
+    for (shape, tensor) in gather.0 {
+        let data = tensor
+            .into_data_async()
+            .await
+            .map_err(|e| WeightsError::Write(format!("{e:?}")))?;
+        let floats = data.try_into_vec::<f32>().map_err(|e| WeightsError::Write(format!("{e:?}")))?;
+        values.push((shape, floats));
+    }
+    let mut scatter = Scatter {
+        values: values.into_iter(),
+        device: crate::device::cpu(),
+    };
+    Ok(model.clone().map(&mut scatter))
+}
+
+/// [`to_burnpack`] for a model on any device, the browser's WebGPU included.
+pub async fn to_burnpack_async(model: &Classifier, info: &WeightsInfo) -> Result<Vec<u8>, WeightsError> {
+    to_burnpack(&to_cpu(model).await?, info)
 }
 
 /// Read only the description of a burnpack weight file.
