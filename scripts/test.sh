@@ -21,6 +21,8 @@ cargo test --release
 
 step "wasm tests in headless Chromium, WebGPU enabled"
 export CHROMEDRIVER=/usr/bin/chromedriver
+# WebGPU in headless Chromium is SwiftShader (software): compiling shaders takes a while.
+export WASM_BINDGEN_TEST_TIMEOUT=600
 WASM_BINDGEN_TEST_WEBDRIVER_JSON=webdriver-webgpu.json DIGIT_TRANSFER_WEBGPU=required \
   cargo test --release --target $wasm --test web
 
@@ -30,3 +32,6 @@ WASM_BINDGEN_TEST_WEBDRIVER_JSON=webdriver.json DIGIT_TRANSFER_WEBGPU=absent \
 
 step "page release build"
 trunk build --release --offline
+
+step "page end-to-end in headless Chromium (CPU fallback and WebGPU)"
+node --test tests/e2e/

@@ -62,7 +62,7 @@ impl std::str::FromStr for Architecture {
 
 const MLP_HIDDEN: usize = 128;
 const CNN_CHANNELS: [usize; 2] = [16, 32];
-const CNN_FEATURES: usize = 64;
+const CNN_FEATURES: usize = 128;
 /// Fraction of features dropped before the head while training.
 pub const DROPOUT: f64 = 0.25;
 
