@@ -14,7 +14,7 @@ cargo fmt --check
 
 step "lints (native and wasm32)"
 cargo clippy --release --all-targets -- -D warnings
-cargo clippy --release --target $wasm --lib --bins --tests -- -D warnings
+cargo clippy --release --target $wasm --lib --bins --test web -- -D warnings
 
 step "native tests"
 cargo test --release

@@ -8,7 +8,9 @@ use digit_transfer::device::{self, DeviceKind};
 use digit_transfer::metrics::Report;
 use digit_transfer::model::{Architecture, Classifier};
 use digit_transfer::preprocess::Augmentation;
-use digit_transfer::train::{self, BatchProgress, Control, EpochSummary, Observer, Schedule, TrainConfig};
+use digit_transfer::train::{
+    self, BatchProgress, Control, EpochSummary, Observer, Schedule, TrainConfig,
+};
 use digit_transfer::weights::{self, WeightsInfo};
 use futures::executor::block_on;
 use indicatif::{ProgressBar, ProgressStyle};

@@ -291,7 +291,7 @@ struct DigitFile {
 pub fn parse_mnist_json(digit: usize, bytes: &[u8]) -> Result<Vec<Sample>, DataError> {
     let err = |message: String| DataError::DigitJson { digit, message };
     let file: DigitFile = serde_json::from_slice(bytes).map_err(|e| err(e.to_string()))?;
-    if file.data.len() % IMAGE_PIXELS != 0 {
+    if !file.data.len().is_multiple_of(IMAGE_PIXELS) {
         return Err(err(format!(
             "{} values is not a whole number of 784-pixel images",
             file.data.len()

@@ -67,7 +67,9 @@ impl std::str::FromStr for Schedule {
         match s {
             "constant" => Ok(Schedule::Constant),
             "cosine" => Ok(Schedule::Cosine),
-            _ => Err(format!("unknown schedule `{s}`: expected `constant` or `cosine`")),
+            _ => Err(format!(
+                "unknown schedule `{s}`: expected `constant` or `cosine`"
+            )),
         }
     }
 }
@@ -340,7 +342,11 @@ pub async fn train(
                 });
             }
             let grads = GradientsParams::from_grads(loss.backward(), &trained);
-            let rate = config.schedule.rate(config.learning_rate, (epoch - 1) * batches + index, config.epochs * batches);
+            let rate = config.schedule.rate(
+                config.learning_rate,
+                (epoch - 1) * batches + index,
+                config.epochs * batches,
+            );
             trained = optimizer.step(rate, trained, grads);
 
             loss_sum += f64::from(batch_loss) * chunk.len() as f64;

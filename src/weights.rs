@@ -111,7 +111,9 @@ struct Scatter {
 impl ModuleMapper for Scatter {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
         match self.values.next() {
-            Some((shape, values)) => param.map(|_| Tensor::from_data(TensorData::new(values, shape), &self.device)),
+            Some((shape, values)) => {
+                param.map(|_| Tensor::from_data(TensorData::new(values, shape), &self.device))
+            }
             None => param,
         }
     }
@@ -128,7 +130,9 @@ pub async fn to_cpu(model: &Classifier) -> Result<Classifier, WeightsError> {
             .into_data_async()
             .await
             .map_err(|e| WeightsError::Write(format!("{e:?}")))?;
-        let floats = data.try_into_vec::<f32>().map_err(|e| WeightsError::Write(format!("{e:?}")))?;
+        let floats = data
+            .try_into_vec::<f32>()
+            .map_err(|e| WeightsError::Write(format!("{e:?}")))?;
         values.push((shape, floats));
     }
     let mut scatter = Scatter {
@@ -139,7 +143,10 @@ pub async fn to_cpu(model: &Classifier) -> Result<Classifier, WeightsError> {
 }
 
 /// [`to_burnpack`] for a model on any device, the browser's WebGPU included.
-pub async fn to_burnpack_async(model: &Classifier, info: &WeightsInfo) -> Result<Vec<u8>, WeightsError> {
+pub async fn to_burnpack_async(
+    model: &Classifier,
+    info: &WeightsInfo,
+) -> Result<Vec<u8>, WeightsError> {
     to_burnpack(&to_cpu(model).await?, info)
 }
 

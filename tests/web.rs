@@ -72,7 +72,9 @@ async fn forward_and_train(device: &Device) {
             architecture,
             class_names: vec!["top".into(), "bottom".into()],
         };
-        let bytes = weights::to_burnpack_async(&outcome.model, &info).await.expect("save");
+        let bytes = weights::to_burnpack_async(&outcome.model, &info)
+            .await
+            .expect("save");
         let (reloaded, _) =
             weights::from_burnpack(&bytes, Some(architecture), device).expect("load");
         let again = train::predict(&reloaded, &images, device, 16)

@@ -146,7 +146,10 @@ fn cpu_copy_for_saving_is_identical() {
     let model = Classifier::new(Architecture::Cnn, 4, &device);
     let copy = futures::executor::block_on(weights::to_cpu(&model)).unwrap();
     assert_eq!(tensors(&copy), tensors(&model));
-    let info = WeightsInfo { architecture: Architecture::Cnn, class_names: ["a", "b", "c", "d"].map(String::from).to_vec() };
+    let info = WeightsInfo {
+        architecture: Architecture::Cnn,
+        class_names: ["a", "b", "c", "d"].map(String::from).to_vec(),
+    };
     let sync = weights::to_burnpack(&model, &info).unwrap();
     let via_copy = futures::executor::block_on(weights::to_burnpack_async(&model, &info)).unwrap();
     assert_eq!(sync, via_copy);
