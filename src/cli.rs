@@ -11,6 +11,7 @@ use digit_transfer::preprocess::Augmentation;
 use digit_transfer::train::{
     self, BatchProgress, Control, EpochSummary, Observer, Schedule, TrainConfig,
 };
+use digit_transfer::transfer::{self, Strategy};
 use digit_transfer::weights::{self, WeightsInfo};
 use futures::executor::block_on;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -30,6 +31,55 @@ enum Command {
     Pretrain(PretrainArgs),
     /// Measure weights on labelled digits (default data: the held-out split).
     Eval(EvalArgs),
+    /// Fine-tune pretrained weights on a small labelled set (IDX files).
+    Finetune(FinetuneArgs),
+}
+
+#[derive(Args)]
+struct FinetuneArgs {
+    /// Pretrained weights (burnpack).
+    #[arg(long)]
+    weights: PathBuf,
+    /// IDX image file (plain or .gz) of the fine-tuning samples.
+    #[arg(long)]
+    images: PathBuf,
+    /// IDX label file (plain or .gz) of the fine-tuning samples.
+    #[arg(long)]
+    labels: PathBuf,
+    /// Number of classes. The pretrained count keeps the pretrained head (adapt mode); any
+    /// other gets a new head on the pretrained backbone (new task).
+    #[arg(long)]
+    classes: Option<usize>,
+    /// Class names, comma-separated (implies --classes).
+    #[arg(long, value_delimiter = ',', conflicts_with = "classes")]
+    class_names: Option<Vec<String>>,
+    /// head: backbone frozen; full: everything, the backbone at 0.1 × --lr; scratch: fresh weights.
+    #[arg(long, default_value = "head")]
+    strategy: Strategy,
+    #[arg(long, default_value_t = 30)]
+    epochs: usize,
+    #[arg(long, default_value_t = 16)]
+    batch: usize,
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+    #[arg(long, default_value_t = 0.0)]
+    weight_decay: f64,
+    /// Train on randomly shifted, rotated, scaled and thickened copies.
+    #[arg(long)]
+    augment: bool,
+    /// Fraction of each class held out for validation (metrics, early stopping).
+    #[arg(long, default_value_t = 0.2)]
+    val_split: f64,
+    /// Stop after this many epochs without a lower validation loss (0: never stop early).
+    #[arg(long, default_value_t = 5)]
+    patience: usize,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Where to write the fine-tuned weights (burnpack).
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    common: CommonArgs,
 }
 
 #[derive(Args)]
@@ -100,6 +150,7 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Pretrain(args) => block_on(pretrain(args)),
         Command::Eval(args) => block_on(eval(args)),
+        Command::Finetune(args) => block_on(finetune(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -217,6 +268,7 @@ async fn pretrain(args: PretrainArgs) -> Result<()> {
         seed: args.seed,
         augmentation: args.augment.then(Augmentation::default),
         schedule: args.schedule,
+        ..TrainConfig::default()
     };
     config.validate()?;
     if !args.common.json {
@@ -303,6 +355,99 @@ async fn eval(args: EvalArgs) -> Result<()> {
             selected.label
         );
         print_report(&report);
+    }
+    Ok(())
+}
+
+async fn finetune(args: FinetuneArgs) -> Result<()> {
+    let selected = open_device(args.common.device).await?;
+    let bytes = data::read_file(&args.weights)?;
+    let (pretrained, info) = weights::from_burnpack(&bytes, None, &selected.device)
+        .with_context(|| format!("cannot load {}", args.weights.display()))?;
+    let class_names: Vec<String> = match (&args.class_names, args.classes) {
+        (Some(names), _) => names.clone(),
+        (None, Some(n)) if n != info.class_names.len() => (0..n).map(|c| c.to_string()).collect(),
+        _ => info.class_names.clone(),
+    };
+    let samples = data::load_idx(&args.images, &args.labels, class_names.len())?;
+    let (train_set, validation) =
+        transfer::split_validation(&samples, &class_names, args.val_split, args.seed)?;
+    let (start, out_info) = transfer::starting_point(
+        &pretrained,
+        &info,
+        &class_names,
+        args.strategy,
+        args.seed,
+        &selected.device,
+    )?;
+    let base = TrainConfig {
+        epochs: args.epochs,
+        batch_size: args.batch,
+        learning_rate: args.lr,
+        weight_decay: args.weight_decay,
+        seed: args.seed,
+        augmentation: args.augment.then(Augmentation::default),
+        patience: (args.patience > 0 && !validation.is_empty()).then_some(args.patience),
+        ..TrainConfig::default()
+    };
+    let config = transfer::train_config(args.strategy, &base);
+    let mut observer = bar(args.common.json);
+    let outcome = train::fit(
+        &start,
+        &train_set,
+        &validation,
+        &config,
+        &selected.device,
+        &mut observer,
+    )
+    .await?;
+    observer.bar.finish_and_clear();
+    let bytes = weights::to_burnpack(&outcome.model, &out_info)?;
+    write_file(&args.out, &bytes)?;
+    let report = if validation.is_empty() {
+        None
+    } else {
+        Some(
+            train::evaluate(&outcome.model, &validation, &selected.device)
+                .await?
+                .report(),
+        )
+    };
+    if args.common.json {
+        let value = json!({
+            "strategy": args.strategy,
+            "architecture": out_info.architecture,
+            "class_names": out_info.class_names,
+            "new_head": out_info.class_names != info.class_names,
+            "device": selected.kind,
+            "train_samples": train_set.len(),
+            "validation_samples": validation.len(),
+            "config": config,
+            "history": outcome.history,
+            "best_epoch": outcome.best_epoch,
+            "early_stopped": outcome.early_stopped,
+            "validation": report,
+            "out": args.out,
+        });
+        println!("{value}");
+    } else {
+        println!(
+            "fine-tuned {} ({} strategy) on {} samples, validated on {}{}",
+            out_info.architecture,
+            args.strategy,
+            train_set.len(),
+            validation.len(),
+            match (outcome.best_epoch, outcome.early_stopped) {
+                (Some(best), true) => format!("; stopped early, kept epoch {best}"),
+                (Some(best), false) => format!("; kept epoch {best}"),
+                _ => String::new(),
+            }
+        );
+        println!("wrote {}", args.out.display());
+        if let Some(report) = &report {
+            print!("validation split: ");
+            print_report(report);
+        }
     }
     Ok(())
 }

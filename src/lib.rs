@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod model;
 pub mod preprocess;
 pub mod train;
+pub mod transfer;
 pub mod weights;
 
 #[cfg(target_arch = "wasm32")]

@@ -34,6 +34,29 @@ pub struct TrainConfig {
     /// How the learning rate changes over the run.
     #[serde(default)]
     pub schedule: Schedule,
+    /// Whether, and how fast, the backbone trains.
+    #[serde(default)]
+    pub backbone: BackboneMode,
+    /// With a validation set: stop after this many epochs without a lower validation loss,
+    /// and keep the weights of the best epoch.
+    #[serde(default)]
+    pub patience: Option<usize>,
+}
+
+/// Whether the backbone trains along with the head.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackboneMode {
+    /// The backbone trains, its learning rate scaled by `lr_scale` (the head's is unscaled).
+    Train { lr_scale: f64 },
+    /// The backbone's weights do not change; only the head trains.
+    Frozen,
+}
+
+impl Default for BackboneMode {
+    fn default() -> Self {
+        BackboneMode::Train { lr_scale: 1.0 }
+    }
 }
 
 /// How the learning rate changes over a run.
@@ -84,6 +107,8 @@ impl Default for TrainConfig {
             seed: 0,
             augmentation: None,
             schedule: Schedule::Constant,
+            backbone: BackboneMode::default(),
+            patience: None,
         }
     }
 }
@@ -114,6 +139,10 @@ pub struct EpochSummary {
     pub accuracy: f32,
     pub samples_per_sec: f64,
     pub seconds: f64,
+    /// Mean loss on the validation set after the epoch, when there is one.
+    pub val_loss: Option<f32>,
+    /// Accuracy on the validation set after the epoch, when there is one.
+    pub val_accuracy: Option<f32>,
 }
 
 /// Whether training should go on.
@@ -144,6 +173,10 @@ pub struct TrainOutcome {
     pub history: Vec<EpochSummary>,
     /// True when an observer stopped training early.
     pub stopped: bool,
+    /// With a validation set: the epoch whose weights were kept (lowest validation loss).
+    pub best_epoch: Option<usize>,
+    /// True when early stopping ended the run before its last epoch.
+    pub early_stopped: bool,
 }
 
 /// Why training did not run or did not finish.
@@ -173,6 +206,10 @@ pub enum TrainError {
         batch: usize,
         loss: f32,
     },
+    #[error("patience must be at least 1 epoch")]
+    NoPatience,
+    #[error("early stopping needs a validation set: set a validation split")]
+    PatienceWithoutValidation,
     #[error("the device failed: {0}")]
     Device(String),
 }
@@ -191,6 +228,14 @@ impl TrainConfig {
         }
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
             return Err(TrainError::BadWeightDecay(self.weight_decay));
+        }
+        if let BackboneMode::Train { lr_scale } = self.backbone
+            && !(lr_scale.is_finite() && lr_scale > 0.0)
+        {
+            return Err(TrainError::BadLearningRate(self.learning_rate * lr_scale));
+        }
+        if self.patience == Some(0) {
+            return Err(TrainError::NoPatience);
         }
         Ok(())
     }
@@ -273,24 +318,103 @@ pub async fn train(
     device: &Device,
     observer: &mut impl Observer,
 ) -> Result<TrainOutcome, TrainError> {
+    fit(model, samples, &[], config, device, observer).await
+}
+
+fn adam(config: &TrainConfig) -> burn::optim::ModuleOptimizer {
+    AdamConfig::new()
+        .with_weight_decay(
+            (config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32)),
+        )
+        .init()
+}
+
+/// Mean loss and accuracy of `model` (in validation mode) on `samples`.
+pub async fn measure(
+    model: &Classifier,
+    samples: &[Sample],
+    device: &Device,
+) -> Result<(f32, f32), TrainError> {
+    let model = model.valid();
+    let loss_fn = CrossEntropyLossConfig::new().init(device);
+    let (mut loss_sum, mut hits) = (0f64, 0f64);
+    for chunk in samples.chunks(256) {
+        let labels: Vec<usize> = chunk.iter().map(|s| s.label).collect();
+        let targets = labels_tensor(&labels, device);
+        let logits = model.forward(images_tensor(chunk.iter().map(|s| &s.image), device));
+        let correct = logits
+            .clone()
+            .argmax(1)
+            .squeeze_dim::<1>(1)
+            .equal(targets.clone())
+            .int()
+            .sum()
+            .float();
+        let loss = loss_fn.forward(logits, targets);
+        let stats = read_floats(Tensor::cat(
+            vec![loss.reshape([1]), correct.reshape([1])],
+            0,
+        ))
+        .await?;
+        loss_sum += f64::from(stats[0]) * chunk.len() as f64;
+        hits += f64::from(stats[1]);
+    }
+    let n = samples.len().max(1) as f64;
+    Ok(((loss_sum / n) as f32, (hits / n) as f32))
+}
+
+/// Train `model` on `samples`, measuring `validation` (may be empty) after every epoch; with
+/// `config.patience`, stop when the validation loss stops falling and keep the best epoch.
+/// `model` itself is left as it was.
+pub async fn fit(
+    model: &Classifier,
+    samples: &[Sample],
+    validation: &[Sample],
+    config: &TrainConfig,
+    device: &Device,
+    observer: &mut impl Observer,
+) -> Result<TrainOutcome, TrainError> {
     config.validate()?;
     if samples.is_empty() {
         return Err(TrainError::NoSamples);
     }
+    if config.patience.is_some() && validation.is_empty() {
+        return Err(TrainError::PatienceWithoutValidation);
+    }
     check_labels(samples, model.classes())?;
+    check_labels(validation, model.classes())?;
 
     let autodiff = device.clone().autodiff();
-    let mut trained = model.clone().fork(&autodiff).train();
-    let mut optimizer = AdamConfig::new()
-        .with_weight_decay(
-            (config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32)),
-        )
-        .init();
+    // Gradients on everywhere first: a model frozen by an earlier run trains again.
+    let mut trained = model.clone().set_require_grad(true).fork(&autodiff).train();
+    if config.backbone == BackboneMode::Frozen {
+        trained = trained.freeze_backbone();
+    }
+    // One optimizer per part, so the backbone can learn at its own rate.
+    let (mut head_optimizer, mut backbone_optimizer) = (adam(config), adam(config));
     let loss_fn = CrossEntropyLossConfig::new().init(&autodiff);
     let mut rng = StdRng::seed_from_u64(config.seed);
     let mut order: Vec<usize> = (0..samples.len()).collect();
     let batches = samples.len().div_ceil(config.batch_size);
     let mut history = Vec::with_capacity(config.epochs);
+    let mut best: Option<(usize, f32, Classifier)> = None;
+    let finish = |trained: Classifier,
+                  history,
+                  best: Option<(usize, f32, Classifier)>,
+                  stopped,
+                  early_stopped| {
+        let (best_epoch, model) = match best {
+            Some((epoch, _, model)) => (Some(epoch), model),
+            None => (None, trained.valid()),
+        };
+        Ok(TrainOutcome {
+            model,
+            history,
+            stopped,
+            best_epoch,
+            early_stopped,
+        })
+    };
 
     for epoch in 1..=config.epochs {
         order.shuffle(&mut rng);
@@ -341,13 +465,18 @@ pub async fn train(
                     loss: batch_loss,
                 });
             }
-            let grads = GradientsParams::from_grads(loss.backward(), &trained);
+            let mut grads = loss.backward();
+            let head_grads = GradientsParams::from_module(&mut grads, &trained.head);
+            let backbone_grads = GradientsParams::from_module(&mut grads, &trained.backbone);
             let rate = config.schedule.rate(
                 config.learning_rate,
                 (epoch - 1) * batches + index,
                 config.epochs * batches,
             );
-            trained = optimizer.step(rate, trained, grads);
+            trained = head_optimizer.step(rate, trained, head_grads);
+            if let BackboneMode::Train { lr_scale } = config.backbone {
+                trained = backbone_optimizer.step(rate * lr_scale, trained, backbone_grads);
+            }
 
             loss_sum += f64::from(batch_loss) * chunk.len() as f64;
             correct += batch_hits;
@@ -364,36 +493,45 @@ pub async fn train(
             let control = observer.batch(&progress);
             yield_now().await;
             if control == Control::Stop {
-                return Ok(TrainOutcome {
-                    model: trained.valid(),
-                    history,
-                    stopped: true,
-                });
+                return finish(trained, history, best, true, false);
             }
         }
         let seconds = started.elapsed().as_secs_f64();
+        let (val_loss, val_accuracy) = if validation.is_empty() {
+            (None, None)
+        } else {
+            let (loss, accuracy) = measure(&trained, validation, device).await?;
+            (Some(loss), Some(accuracy))
+        };
         let summary = EpochSummary {
             epoch,
             loss: (loss_sum / seen as f64) as f32,
             accuracy: correct as f32 / seen as f32,
             samples_per_sec: seen as f64 / seconds.max(1e-9),
             seconds,
+            val_loss,
+            val_accuracy,
         };
         let control = observer.epoch(&summary);
         history.push(summary);
+        if let Some(loss) = val_loss
+            && best
+                .as_ref()
+                .is_none_or(|(_, best_loss, _)| loss < *best_loss)
+        {
+            best = Some((epoch, loss, trained.valid()));
+        }
         if control == Control::Stop {
-            return Ok(TrainOutcome {
-                model: trained.valid(),
-                history,
-                stopped: true,
-            });
+            return finish(trained, history, best, true, false);
+        }
+        if let (Some(patience), Some((best_epoch, _, _))) = (config.patience, &best)
+            && epoch - best_epoch >= patience
+            && epoch < config.epochs
+        {
+            return finish(trained, history, best, false, true);
         }
     }
-    Ok(TrainOutcome {
-        model: trained.valid(),
-        history,
-        stopped: false,
-    })
+    finish(trained, history, best, false, false)
 }
 
 /// Class probabilities of each image, in batches of `batch_size`.

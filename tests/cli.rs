@@ -157,3 +157,105 @@ fn eval_on_wgpu_agrees_with_the_cpu() {
     );
     assert!((a - b).abs() <= 0.002, "cpu {a} vs wgpu {b}");
 }
+
+#[test]
+fn finetune_a_new_two_class_head_then_eval_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let samples: Vec<_> = mnist_subset(Split::Train, 15)
+        .into_iter()
+        .filter(|s| s.label <= 1)
+        .collect();
+    let images = dir.path().join("images-idx3-ubyte");
+    let labels = dir.path().join("labels-idx1-ubyte");
+    std::fs::write(&images, data::write_idx_images(&samples)).unwrap();
+    std::fs::write(&labels, data::write_idx_labels(&samples)).unwrap();
+    let out = dir.path().join("two.bpk");
+    let (images, labels, out) = (
+        images.to_str().unwrap(),
+        labels.to_str().unwrap(),
+        out.to_str().unwrap(),
+    );
+
+    let run = json(&[
+        "finetune",
+        "--weights",
+        MLP,
+        "--images",
+        images,
+        "--labels",
+        labels,
+        "--class-names",
+        "round,straight",
+        "--strategy",
+        "full",
+        "--epochs",
+        "8",
+        "--out",
+        out,
+        "--json",
+    ]);
+    assert_eq!(run["new_head"], true);
+    assert_eq!(run["class_names"], serde_json::json!(["round", "straight"]));
+    assert_eq!(
+        run["train_samples"].as_u64().unwrap() + run["validation_samples"].as_u64().unwrap(),
+        30
+    );
+    check_report(&run["validation"], 2);
+    assert!(run["history"][0]["val_loss"].is_number());
+
+    let report = json(&[
+        "eval",
+        "--weights",
+        out,
+        "--images",
+        images,
+        "--labels",
+        labels,
+        "--json",
+    ]);
+    check_report(&report, 2);
+    assert_eq!(
+        report["class_names"],
+        serde_json::json!(["round", "straight"])
+    );
+    assert!(report["accuracy"].as_f64().unwrap() > 0.9, "{report}");
+
+    // A class without samples is refused before training.
+    let (ok, _, stderr) = cli(&[
+        "finetune",
+        "--weights",
+        MLP,
+        "--images",
+        images,
+        "--labels",
+        labels,
+        "--classes",
+        "3",
+        "--out",
+        out,
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("class `2` has no samples"), "{stderr}");
+
+    // Adapt mode by default: the ten digits keep the pretrained head.
+    let digits = mnist_subset(Split::Train, 3);
+    std::fs::write(images, data::write_idx_images(&digits)).unwrap();
+    std::fs::write(labels, data::write_idx_labels(&digits)).unwrap();
+    let adapt = json(&[
+        "finetune",
+        "--weights",
+        MLP,
+        "--images",
+        images,
+        "--labels",
+        labels,
+        "--epochs",
+        "2",
+        "--out",
+        out,
+        "--json",
+    ]);
+    assert_eq!(adapt["new_head"], false);
+    assert_eq!(adapt["strategy"], "head");
+    check_report(&adapt["validation"], 10);
+}

@@ -1,0 +1,276 @@
+mod common;
+
+use burn::prelude::Device;
+use burn::store::ModuleSnapshot;
+use common::mnist_subset;
+use digit_transfer::data::{Sample, Split};
+use digit_transfer::device::cpu;
+use digit_transfer::model::{Architecture, Classifier};
+use digit_transfer::train::{self, Silent, TrainConfig};
+use digit_transfer::transfer::{self, Strategy, TransferError};
+use digit_transfer::weights::{self, WeightsInfo};
+use futures::executor::block_on;
+
+fn pretrained(architecture: Architecture, device: &Device) -> (Classifier, WeightsInfo) {
+    let path = format!(
+        "{}/www/weights/pretrained-{architecture}.bpk",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    weights::from_burnpack(&std::fs::read(path).unwrap(), Some(architecture), device).unwrap()
+}
+
+/// Tensors under `prefix` (e.g. "backbone."), as raw bytes.
+fn part(model: &Classifier, prefix: &str) -> Vec<(String, Vec<u8>)> {
+    model
+        .collect(None, None, false)
+        .into_iter()
+        .filter(|t| t.name.starts_with(prefix))
+        .map(|t| (t.name.clone(), t.to_bytes().unwrap().to_vec()))
+        .collect()
+}
+
+/// A two-class task: zeros are "round", ones are "straight".
+fn round_or_straight(split: Split, per_class: usize) -> Vec<Sample> {
+    mnist_subset(split, per_class)
+        .into_iter()
+        .filter(|s| s.label <= 1)
+        .collect()
+}
+
+fn names(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn head_only_leaves_the_backbone_bit_identical() {
+    let device = cpu();
+    let (model, info) = pretrained(Architecture::Cnn, &device);
+    let samples = mnist_subset(Split::Train, 5);
+    let (start, _) =
+        transfer::starting_point(&model, &info, &info.class_names, Strategy::Head, 1, &device)
+            .unwrap();
+    let config = transfer::train_config(
+        Strategy::Head,
+        &TrainConfig {
+            epochs: 3,
+            batch_size: 8,
+            learning_rate: 1e-2,
+            weight_decay: 1e-3,
+            ..Default::default()
+        },
+    );
+    let outcome = block_on(train::train(
+        &start,
+        &samples,
+        &config,
+        &device,
+        &mut Silent,
+    ))
+    .unwrap();
+    assert_eq!(part(&outcome.model, "backbone."), part(&model, "backbone."));
+    assert!(!part(&model, "backbone.").is_empty());
+    assert_ne!(
+        part(&outcome.model, "head."),
+        part(&model, "head."),
+        "the head trained"
+    );
+
+    // The same model trained with the full strategy afterwards moves its backbone again.
+    let full = transfer::train_config(Strategy::Full, &config);
+    let again = block_on(train::train(
+        &outcome.model,
+        &samples,
+        &full,
+        &device,
+        &mut Silent,
+    ))
+    .unwrap();
+    assert_ne!(part(&again.model, "backbone."), part(&model, "backbone."));
+}
+
+#[test]
+fn scratch_starts_from_fresh_weights_and_adapt_keeps_the_head() {
+    let device = cpu();
+    let (model, info) = pretrained(Architecture::Mlp, &device);
+    let (scratch, _) = transfer::starting_point(
+        &model,
+        &info,
+        &info.class_names,
+        Strategy::Scratch,
+        3,
+        &device,
+    )
+    .unwrap();
+    assert_ne!(part(&scratch, "backbone."), part(&model, "backbone."));
+    assert_ne!(part(&scratch, "head."), part(&model, "head."));
+    let (adapt, out) =
+        transfer::starting_point(&model, &info, &info.class_names, Strategy::Full, 3, &device)
+            .unwrap();
+    assert_eq!(
+        part(&adapt, ""),
+        part(&model, ""),
+        "adapt mode starts from the pretrained head"
+    );
+    assert_eq!(out.class_names, info.class_names);
+}
+
+#[test]
+fn a_new_head_has_the_requested_classes_and_trains() {
+    let device = cpu();
+    let (model, info) = pretrained(Architecture::Mlp, &device);
+    let classes = names(&["round", "straight", "other"]);
+    let (start, out) =
+        transfer::starting_point(&model, &info, &classes, Strategy::Head, 2, &device).unwrap();
+    assert_eq!(start.classes(), 3);
+    assert_eq!(out.class_names, classes);
+    assert_eq!(
+        part(&start, "backbone."),
+        part(&model, "backbone."),
+        "the pretrained backbone is kept"
+    );
+
+    let two = names(&["round", "straight"]);
+    let (start, _) =
+        transfer::starting_point(&model, &info, &two, Strategy::Head, 2, &device).unwrap();
+    assert_eq!(start.classes(), 2);
+    let train_set = round_or_straight(Split::Train, 10);
+    let test_set = round_or_straight(Split::HeldOut, 50);
+    let config = transfer::train_config(
+        Strategy::Head,
+        &TrainConfig {
+            epochs: 15,
+            batch_size: 8,
+            learning_rate: 1e-2,
+            ..Default::default()
+        },
+    );
+    let outcome = block_on(train::train(
+        &start,
+        &train_set,
+        &config,
+        &device,
+        &mut Silent,
+    ))
+    .unwrap();
+    let accuracy = block_on(train::evaluate(&outcome.model, &test_set, &device))
+        .unwrap()
+        .accuracy();
+    assert!(
+        accuracy > 0.95,
+        "2-class head on 20 samples: held-out accuracy {accuracy}"
+    );
+}
+
+#[test]
+fn early_stopping_stops_and_restores_the_best_epoch() {
+    let device = cpu();
+    let (model, info) = pretrained(Architecture::Mlp, &device);
+    let two = names(&["round", "straight"]);
+    let (start, _) =
+        transfer::starting_point(&model, &info, &two, Strategy::Full, 4, &device).unwrap();
+    let train_set = round_or_straight(Split::Train, 20);
+    // Validation labels swapped: the better the model learns, the worse validation gets.
+    let validation: Vec<Sample> = round_or_straight(Split::HeldOut, 10)
+        .into_iter()
+        .map(|s| Sample {
+            label: 1 - s.label,
+            ..s
+        })
+        .collect();
+    let config = transfer::train_config(
+        Strategy::Full,
+        &TrainConfig {
+            epochs: 40,
+            batch_size: 8,
+            learning_rate: 1e-2,
+            patience: Some(3),
+            ..Default::default()
+        },
+    );
+    let outcome = block_on(train::fit(
+        &start,
+        &train_set,
+        &validation,
+        &config,
+        &device,
+        &mut Silent,
+    ))
+    .unwrap();
+    assert!(outcome.early_stopped);
+    let best = outcome.best_epoch.unwrap();
+    assert_eq!(
+        outcome.history.len(),
+        best + 3,
+        "stopped 3 epochs after the best"
+    );
+    let losses: Vec<f32> = outcome
+        .history
+        .iter()
+        .map(|e| e.val_loss.unwrap())
+        .collect();
+    let lowest = losses.iter().cloned().fold(f32::INFINITY, f32::min);
+    assert_eq!(losses[best - 1], lowest);
+    let (restored, _) = block_on(train::measure(&outcome.model, &validation, &device)).unwrap();
+    assert!(
+        (restored - lowest).abs() < 1e-5,
+        "kept weights give {restored}, best epoch had {lowest}"
+    );
+    assert!(losses.last().unwrap() > &lowest);
+}
+
+#[test]
+fn validation_split_is_per_class_and_checked() {
+    let samples = mnist_subset(Split::Train, 10);
+    let digits: Vec<String> = (0..10).map(|d| d.to_string()).collect();
+    let (train_set, validation) = transfer::split_validation(&samples, &digits, 0.2, 1).unwrap();
+    assert_eq!((train_set.len(), validation.len()), (80, 20));
+    for class in 0..10 {
+        assert_eq!(validation.iter().filter(|s| s.label == class).count(), 2);
+    }
+    let again = transfer::split_validation(&samples, &digits, 0.2, 1).unwrap();
+    assert_eq!(again.1, validation, "reproducible from the seed");
+    // One sample per class: all of it trains, none validates.
+    let single = mnist_subset(Split::Train, 1);
+    let (t, v) = transfer::split_validation(&single, &digits, 0.5, 1).unwrap();
+    assert_eq!((t.len(), v.len()), (10, 0));
+
+    let mut eleven = digits.clone();
+    eleven.push("x".into());
+    assert_eq!(
+        transfer::split_validation(&samples, &eleven, 0.2, 1).unwrap_err(),
+        TransferError::EmptyClass("x".into())
+    );
+    assert_eq!(
+        transfer::split_validation(&samples, &digits, 1.0, 1).unwrap_err(),
+        TransferError::BadSplit(1.0)
+    );
+    let device = cpu();
+    let (model, info) = pretrained(Architecture::Mlp, &device);
+    let err =
+        transfer::starting_point(&model, &info, &names(&["only"]), Strategy::Head, 1, &device)
+            .unwrap_err();
+    assert_eq!(err, TransferError::TooFewClasses(1));
+    let err = transfer::starting_point(
+        &model,
+        &info,
+        &names(&["a", "a"]),
+        Strategy::Head,
+        1,
+        &device,
+    )
+    .unwrap_err();
+    assert!(matches!(err, TransferError::BadClassNames(_)));
+    let err = block_on(train::fit(
+        &model,
+        &samples,
+        &[],
+        &TrainConfig {
+            patience: Some(2),
+            ..Default::default()
+        },
+        &device,
+        &mut Silent,
+    ))
+    .unwrap_err();
+    assert_eq!(err, train::TrainError::PatienceWithoutValidation);
+}
