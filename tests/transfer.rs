@@ -6,7 +6,7 @@ use common::mnist_subset;
 use digit_transfer::data::{Sample, Split};
 use digit_transfer::device::cpu;
 use digit_transfer::model::{Architecture, Classifier};
-use digit_transfer::train::{self, Silent, TrainConfig};
+use digit_transfer::train::{self, Silent, TrainConfig, TrainSets};
 use digit_transfer::transfer::{self, Strategy, TransferError};
 use digit_transfer::weights::{self, WeightsInfo};
 use futures::executor::block_on;
@@ -187,15 +187,12 @@ fn early_stopping_stops_and_restores_the_best_epoch() {
             ..Default::default()
         },
     );
-    let outcome = block_on(train::fit(
-        &start,
-        &train_set,
-        &validation,
-        &config,
-        &device,
-        &mut Silent,
-    ))
-    .unwrap();
+    let sets = TrainSets {
+        train: &train_set,
+        validation: &validation,
+        ..Default::default()
+    };
+    let outcome = block_on(train::fit(&start, sets, &config, &device, &mut Silent)).unwrap();
     assert!(outcome.early_stopped);
     let best = outcome.best_epoch.unwrap();
     assert_eq!(
@@ -262,8 +259,10 @@ fn validation_split_is_per_class_and_checked() {
     assert!(matches!(err, TransferError::BadClassNames(_)));
     let err = block_on(train::fit(
         &model,
-        &samples,
-        &[],
+        TrainSets {
+            train: &samples,
+            ..Default::default()
+        },
         &TrainConfig {
             patience: Some(2),
             ..Default::default()
@@ -273,4 +272,75 @@ fn validation_split_is_per_class_and_checked() {
     ))
     .unwrap_err();
     assert_eq!(err, train::TrainError::PatienceWithoutValidation);
+}
+
+#[test]
+fn rehearsal_mixes_source_samples_into_every_batch() {
+    use rand::SeedableRng;
+    let own: Vec<Sample> = round_or_straight(Split::Train, 3);
+    let source = mnist_subset(Split::Train, 2);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+    let batch = train::compose_batch(&own, &[0, 1, 2], &source, 4, None, &mut rng);
+    assert_eq!(batch.len(), 7);
+    assert_eq!(&batch[..3], &own[..3]);
+    assert!(
+        batch[3..].iter().all(|s| source.contains(s)),
+        "the extra samples come from the source set"
+    );
+    let labels: std::collections::HashSet<usize> = (0..20)
+        .flat_map(|_| train::compose_batch(&own, &[0], &source, 4, None, &mut rng))
+        .map(|s| s.label)
+        .collect();
+    assert!(
+        labels.len() >= 8,
+        "rehearsal draws across the source classes: {labels:?}"
+    );
+    assert_eq!(
+        train::compose_batch(&own, &[0, 1], &source, 0, None, &mut rng).len(),
+        2
+    );
+
+    // Through the loop: batch counts include the rehearsed samples.
+    let device = cpu();
+    let (model, _) = pretrained(Architecture::Mlp, &device);
+    let config = TrainConfig {
+        epochs: 1,
+        batch_size: 2,
+        rehearsal: 6,
+        ..Default::default()
+    };
+    #[derive(Default)]
+    struct Sizes(Vec<f32>);
+    impl train::Observer for Sizes {
+        fn batch(&mut self, p: &train::BatchProgress) -> train::Control {
+            self.0.push(p.accuracy * 8.0);
+            train::Control::Continue
+        }
+    }
+    let sets = TrainSets {
+        train: &own,
+        rehearsal: &source,
+        ..Default::default()
+    };
+    let mut sizes = Sizes::default();
+    let outcome = block_on(train::fit(&model, sets, &config, &device, &mut sizes)).unwrap();
+    assert_eq!(outcome.history[0].samples_per_sec > 0.0, true);
+    // Accuracy is counted over 8 samples (2 own + 6 rehearsed): always a multiple of 1/8.
+    assert!(
+        sizes.0.iter().all(|x| (x - x.round()).abs() < 1e-4),
+        "{:?}",
+        sizes.0
+    );
+    let err = block_on(train::fit(
+        &model,
+        TrainSets {
+            train: &own,
+            ..Default::default()
+        },
+        &config,
+        &device,
+        &mut Silent,
+    ))
+    .unwrap_err();
+    assert_eq!(err, train::TrainError::RehearsalWithoutSource);
 }

@@ -5,10 +5,12 @@
 #![cfg(target_arch = "wasm32")]
 
 use burn::prelude::*;
+use burn::store::ModuleSnapshot;
 use digit_transfer::data::{IMAGE_PIXELS, Sample};
 use digit_transfer::device::{self, DeviceKind};
 use digit_transfer::model::{Architecture, Classifier};
-use digit_transfer::train::{self, Silent, TrainConfig};
+use digit_transfer::train::{self, Silent, TrainConfig, TrainSets};
+use digit_transfer::transfer::{self, Strategy};
 use digit_transfer::weights::{self, WeightsInfo};
 use wasm_bindgen_test::*;
 
@@ -87,9 +89,75 @@ async fn forward_and_train(device: &Device) {
     }
 }
 
+/// The backbone's tensors, read back to the CPU (asynchronously, as WebGPU requires).
+async fn backbone(model: &Classifier) -> Vec<(String, Vec<u8>)> {
+    let copy = weights::to_cpu(model).await.expect("read back");
+    copy.collect(None, None, false)
+        .into_iter()
+        .filter(|t| t.name.starts_with("backbone."))
+        .map(|t| (t.name.clone(), t.to_bytes().expect("bytes").to_vec()))
+        .collect()
+}
+
+/// Head-only and full fine-tuning of a new two-class head, with validation and early stopping.
+async fn finetune_strategies(device: &Device) {
+    let pretrained = Classifier::new(Architecture::Cnn, 10, device);
+    let info = WeightsInfo::digits(Architecture::Cnn);
+    let names = vec!["top".to_string(), "bottom".to_string()];
+    let samples = halves(24);
+    let (train_set, validation) =
+        transfer::split_validation(&samples, &names, 0.25, 1).expect("split");
+    let before = backbone(&pretrained).await;
+    for strategy in [Strategy::Head, Strategy::Full] {
+        let (start, out) =
+            transfer::starting_point(&pretrained, &info, &names, strategy, 1, device)
+                .expect("start");
+        assert_eq!(out.class_names, names);
+        let base = TrainConfig {
+            epochs: 4,
+            batch_size: 8,
+            learning_rate: 1e-2,
+            patience: Some(2),
+            ..TrainConfig::default()
+        };
+        let sets = TrainSets {
+            train: &train_set,
+            validation: &validation,
+            ..TrainSets::default()
+        };
+        let outcome = train::fit(
+            &start,
+            sets,
+            &transfer::train_config(strategy, &base),
+            device,
+            &mut Silent,
+        )
+        .await
+        .expect("fine-tune");
+        assert!(outcome.history.iter().all(|e| e.val_loss.is_some()));
+        let accuracy = train::evaluate(&outcome.model, &samples, device)
+            .await
+            .expect("evaluate")
+            .accuracy();
+        assert!(accuracy > 0.9, "{strategy}: accuracy {accuracy}");
+        let after = backbone(&outcome.model).await;
+        match strategy {
+            Strategy::Head => {
+                assert_eq!(after, before, "head-only keeps the backbone bit-identical")
+            }
+            _ => assert_ne!(after, before, "full fine-tuning moves the backbone"),
+        }
+    }
+}
+
 #[wasm_bindgen_test]
 async fn cpu_forward_pass_and_training_step() {
     forward_and_train(&device::cpu()).await;
+}
+
+#[wasm_bindgen_test]
+async fn cpu_head_only_and_full_fine_tuning() {
+    finetune_strategies(&device::cpu()).await;
 }
 
 #[wasm_bindgen_test]
