@@ -324,7 +324,7 @@ fn rehearsal_mixes_source_samples_into_every_batch() {
     };
     let mut sizes = Sizes::default();
     let outcome = block_on(train::fit(&model, sets, &config, &device, &mut sizes)).unwrap();
-    assert_eq!(outcome.history[0].samples_per_sec > 0.0, true);
+    assert!(outcome.history[0].samples_per_sec > 0.0);
     // Accuracy is counted over 8 samples (2 own + 6 rehearsed): always a multiple of 1/8.
     assert!(
         sizes.0.iter().all(|x| (x - x.round()).abs() < 1e-4),
