@@ -12,7 +12,7 @@ use digit_transfer::train::{
     self, BatchProgress, Control, EpochSummary, Observer, Schedule, TrainConfig, TrainSets,
 };
 use digit_transfer::transfer::{self, Strategy};
-use digit_transfer::weights::{self, WeightsInfo};
+use digit_transfer::weights::{self, Format, WeightsInfo};
 use futures::executor::block_on;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -33,6 +33,20 @@ enum Command {
     Eval(EvalArgs),
     /// Fine-tune pretrained weights on a small labelled set (IDX files).
     Finetune(FinetuneArgs),
+    /// Convert weights between burnpack and safetensors (PyTorch names and layouts).
+    Export(ExportArgs),
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// Weights to convert (burnpack or safetensors).
+    #[arg(long)]
+    weights: PathBuf,
+    /// burnpack, or safetensors with PyTorch's names and layouts.
+    #[arg(long)]
+    format: Format,
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -157,6 +171,7 @@ pub fn run() -> ExitCode {
         Command::Pretrain(args) => block_on(pretrain(args)),
         Command::Eval(args) => block_on(eval(args)),
         Command::Finetune(args) => block_on(finetune(args)),
+        Command::Export(args) => export(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -337,7 +352,7 @@ async fn pretrain(args: PretrainArgs) -> Result<()> {
 async fn eval(args: EvalArgs) -> Result<()> {
     let selected = open_device(args.common.device).await?;
     let bytes = data::read_file(&args.weights)?;
-    let (model, info) = weights::from_burnpack(&bytes, None, &selected.device)
+    let (model, info) = weights::from_bytes(&bytes, None, &selected.device)
         .with_context(|| format!("cannot load {}", args.weights.display()))?;
     let (samples, source) = load_samples(&args.data, Split::HeldOut, model.classes())?;
     if samples.is_empty() {
@@ -368,7 +383,7 @@ async fn eval(args: EvalArgs) -> Result<()> {
 async fn finetune(args: FinetuneArgs) -> Result<()> {
     let selected = open_device(args.common.device).await?;
     let bytes = data::read_file(&args.weights)?;
-    let (pretrained, info) = weights::from_burnpack(&bytes, None, &selected.device)
+    let (pretrained, info) = weights::from_bytes(&bytes, None, &selected.device)
         .with_context(|| format!("cannot load {}", args.weights.display()))?;
     let class_names: Vec<String> = match (&args.class_names, args.classes) {
         (Some(names), _) => names.clone(),
@@ -494,5 +509,25 @@ async fn finetune(args: FinetuneArgs) -> Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+fn export(args: ExportArgs) -> Result<()> {
+    let bytes = data::read_file(&args.weights)?;
+    let (model, info) = weights::from_bytes(&bytes, None, &device::cpu())
+        .with_context(|| format!("cannot load {}", args.weights.display()))?;
+    let encoded = weights::encode(&model, &info, args.format)?;
+    write_file(&args.out, &encoded)?;
+    println!(
+        "wrote {} {} weights ({} classes) as {:?} to {}",
+        info.architecture,
+        match Format::detect(&bytes) {
+            Format::Burnpack => "burnpack",
+            Format::Safetensors => "safetensors",
+        },
+        info.class_names.len(),
+        args.format,
+        args.out.display()
+    );
     Ok(())
 }

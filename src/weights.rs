@@ -5,7 +5,10 @@
 use burn::module::{ModuleMapper, ModuleVisitor, Param};
 use burn::prelude::*;
 use burn::store::burn_pack::Reader;
-use burn::store::{ApplyError, BurnpackStore, ModuleSnapshot};
+use burn::store::{
+    ApplyError, ApplyResult, BurnToPyTorchAdapter, BurnpackStore, ModuleSnapshot,
+    PyTorchToBurnAdapter, SafetensorsStore,
+};
 use burn::tensor::Bytes;
 use thiserror::Error;
 
@@ -70,8 +73,242 @@ pub enum WeightsError {
     },
     #[error("tensor `{name}` could not be read: {message}")]
     BadTensor { name: String, message: String },
+    #[error("not a safetensors file ({0})")]
+    NotSafetensors(String),
     #[error("could not write the weights: {0}")]
     Write(String),
+}
+
+/// The file formats weights can be read from and written to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// burn's own format, with digit-transfer's metadata.
+    Burnpack,
+    /// safetensors with PyTorch's tensor names and layouts (see [`pytorch_names`]).
+    Safetensors,
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "burnpack" | "bpk" => Ok(Format::Burnpack),
+            "safetensors" => Ok(Format::Safetensors),
+            _ => Err(format!(
+                "unknown format `{s}`: expected `burnpack` or `safetensors`"
+            )),
+        }
+    }
+}
+
+impl Format {
+    /// Tell the formats apart by their first bytes: safetensors opens with an 8-byte header
+    /// length and then the JSON header.
+    pub fn detect(bytes: &[u8]) -> Format {
+        if bytes.len() > 8 && bytes[8] == b'{' {
+            Format::Safetensors
+        } else {
+            Format::Burnpack
+        }
+    }
+}
+
+/// PyTorch's parameter names for each part of a network, as `(burn prefix, PyTorch prefix)`.
+/// The `mlp` is the textbook `Net`: `fc1` (784 → 128) and `fc2` (the head). The `cnn` names
+/// its layers `conv1`, `conv2`, `fc1` and `fc2` (the head). Linear weights are stored
+/// `[out, in]` as PyTorch does (burn keeps them `[in, out]`).
+pub fn pytorch_names(architecture: Architecture) -> &'static [(&'static str, &'static str)] {
+    match architecture {
+        Architecture::Mlp => &[("backbone.Mlp.fc1.", "fc1."), ("head.", "fc2.")],
+        Architecture::Cnn => &[
+            ("backbone.Cnn.conv1.", "conv1."),
+            ("backbone.Cnn.conv2.", "conv2."),
+            ("backbone.Cnn.fc.", "fc1."),
+            ("head.", "fc2."),
+        ],
+    }
+}
+
+fn to_pytorch_name(architecture: Architecture, burn_name: &str) -> String {
+    pytorch_names(architecture)
+        .iter()
+        .find_map(|(burn, torch)| {
+            burn_name
+                .strip_prefix(burn)
+                .map(|rest| format!("{torch}{rest}"))
+        })
+        .unwrap_or_else(|| burn_name.to_string())
+}
+
+/// Turn what applying tensors reported into the first problem found, if any; `name` renders
+/// a module path the way the file names it.
+fn check_applied(
+    result: ApplyResult,
+    architecture: Architecture,
+    name: impl Fn(&str) -> String,
+) -> Result<(), WeightsError> {
+    if let Some(error) = result.errors.into_iter().next() {
+        return Err(match error {
+            ApplyError::ShapeMismatch {
+                path,
+                expected,
+                found,
+            } => WeightsError::WrongShape {
+                name: name(&path),
+                architecture,
+                expected: expected.to_vec(),
+                found: found.to_vec(),
+            },
+            ApplyError::DTypeMismatch {
+                path,
+                expected,
+                found,
+            } => WeightsError::BadTensor {
+                name: name(&path),
+                message: format!("data type {found:?}, expected {expected:?}"),
+            },
+            ApplyError::AdapterError { path, message }
+            | ApplyError::LoadError { path, message } => WeightsError::BadTensor {
+                name: name(&path),
+                message,
+            },
+        });
+    }
+    if let Some((path, _)) = result.missing.into_iter().next() {
+        return Err(WeightsError::MissingTensor { name: name(&path) });
+    }
+    if let Some(path) = result.unused.into_iter().next() {
+        return Err(WeightsError::UnexpectedTensor {
+            name: name(&path),
+            architecture,
+        });
+    }
+    Ok(())
+}
+
+/// Encode a classifier as safetensors with PyTorch's names and layouts, and digit-transfer's
+/// description in the file's metadata.
+pub fn to_safetensors(model: &Classifier, info: &WeightsInfo) -> Result<Vec<u8>, WeightsError> {
+    let classes =
+        serde_json::to_string(&info.class_names).map_err(|e| WeightsError::Write(e.to_string()))?;
+    let mut store = SafetensorsStore::from_bytes(None)
+        .with_to_adapter(BurnToPyTorchAdapter)
+        .metadata(KEY_ARCHITECTURE, info.architecture.name())
+        .metadata(KEY_CLASSES, classes)
+        .metadata(KEY_VERSION, FORMAT_VERSION.to_string());
+    for (burn, torch) in pytorch_names(info.architecture) {
+        store = store.with_key_remapping(&format!("^{}", regex::escape(burn)), *torch);
+    }
+    model
+        .save_into(&mut store)
+        .map_err(|e| WeightsError::Write(e.to_string()))?;
+    store
+        .get_bytes()
+        .map_err(|e| WeightsError::Write(e.to_string()))
+}
+
+/// Decode safetensors with PyTorch's names (e.g. the textbook `Net` saved from PyTorch) into a
+/// classifier. Without digit-transfer's metadata the architecture is read off the tensor
+/// names (`conv1.*` means `cnn`) and the class count off `fc2.weight`.
+pub fn from_safetensors(
+    bytes: &[u8],
+    expected: Option<Architecture>,
+    device: &Device,
+) -> Result<(Classifier, WeightsInfo), WeightsError> {
+    let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
+        .map_err(|e| WeightsError::NotSafetensors(e.to_string()))?;
+    let tensors = header.tensors();
+    let metadata = header.metadata().clone().unwrap_or_default();
+    let architecture = match metadata.get(KEY_ARCHITECTURE) {
+        Some(name) => name
+            .parse()
+            .map_err(|_| WeightsError::UnknownArchitecture(name.clone()))?,
+        None if tensors.contains_key("conv1.weight") => Architecture::Cnn,
+        None => Architecture::Mlp,
+    };
+    if let Some(expected) = expected
+        && expected != architecture
+    {
+        return Err(WeightsError::WrongArchitecture {
+            expected,
+            found: architecture,
+        });
+    }
+    for (name, tensor) in &tensors {
+        if tensor.dtype != safetensors::Dtype::F32 {
+            return Err(WeightsError::BadTensor {
+                name: name.clone(),
+                message: format!("data type {:?}; digit-transfer reads float32", tensor.dtype),
+            });
+        }
+    }
+    let class_names: Vec<String> = match metadata.get(KEY_CLASSES) {
+        Some(json) => {
+            serde_json::from_str(json).map_err(|e| WeightsError::BadClassNames(e.to_string()))?
+        }
+        None => {
+            let head = tensors
+                .get("fc2.weight")
+                .ok_or_else(|| WeightsError::MissingTensor {
+                    name: "fc2.weight".into(),
+                })?;
+            let classes = head.shape.first().copied().unwrap_or(0);
+            (0..classes).map(|c| c.to_string()).collect()
+        }
+    };
+    if class_names.len() < 2 {
+        return Err(WeightsError::BadClassNames(format!(
+            "{} class(es); a classifier needs at least 2",
+            class_names.len()
+        )));
+    }
+    let mut model = Classifier::new(architecture, class_names.len(), device);
+    let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec()))
+        .with_from_adapter(PyTorchToBurnAdapter)
+        .validate(false)
+        .allow_partial(true);
+    for (burn, torch) in pytorch_names(architecture) {
+        store = store.with_key_remapping(&format!("^{}", regex::escape(torch)), *burn);
+    }
+    let result = model
+        .load_from(&mut store)
+        .map_err(|e| WeightsError::NotSafetensors(e.to_string()))?;
+    check_applied(result, architecture, |path| {
+        to_pytorch_name(architecture, path)
+    })?;
+    Ok((
+        model,
+        WeightsInfo {
+            architecture,
+            class_names,
+        },
+    ))
+}
+
+/// Decode weights in either format (told apart by their first bytes).
+pub fn from_bytes(
+    bytes: &[u8],
+    expected: Option<Architecture>,
+    device: &Device,
+) -> Result<(Classifier, WeightsInfo), WeightsError> {
+    match Format::detect(bytes) {
+        Format::Burnpack => from_burnpack(bytes, expected, device),
+        Format::Safetensors => from_safetensors(bytes, expected, device),
+    }
+}
+
+/// Encode weights in `format`.
+pub fn encode(
+    model: &Classifier,
+    info: &WeightsInfo,
+    format: Format,
+) -> Result<Vec<u8>, WeightsError> {
+    match format {
+        Format::Burnpack => to_burnpack(model, info),
+        Format::Safetensors => to_safetensors(model, info),
+    }
 }
 
 /// Encode a classifier and its description as burnpack bytes.
@@ -204,38 +441,6 @@ pub fn from_burnpack(
     let result = model
         .load_from(&mut store)
         .map_err(|e| WeightsError::NotBurnpack(e.to_string()))?;
-    if let Some(error) = result.errors.into_iter().next() {
-        return Err(match error {
-            ApplyError::ShapeMismatch {
-                path,
-                expected,
-                found,
-            } => WeightsError::WrongShape {
-                name: path,
-                architecture,
-                expected: expected.to_vec(),
-                found: found.to_vec(),
-            },
-            ApplyError::DTypeMismatch {
-                path,
-                expected,
-                found,
-            } => WeightsError::BadTensor {
-                name: path,
-                message: format!("data type {found:?}, expected {expected:?}"),
-            },
-            ApplyError::AdapterError { path, message }
-            | ApplyError::LoadError { path, message } => WeightsError::BadTensor {
-                name: path,
-                message,
-            },
-        });
-    }
-    if let Some((name, _)) = result.missing.into_iter().next() {
-        return Err(WeightsError::MissingTensor { name });
-    }
-    if let Some(name) = result.unused.into_iter().next() {
-        return Err(WeightsError::UnexpectedTensor { name, architecture });
-    }
+    check_applied(result, architecture, str::to_string)?;
     Ok((model, info))
 }

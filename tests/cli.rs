@@ -344,3 +344,55 @@ fn adapt_mode_reports_forgetting_and_rehearsal_reduces_it() {
     assert!(!ok);
     assert!(stderr.contains("adapt mode"), "{stderr}");
 }
+
+#[test]
+fn export_to_safetensors_and_back_keeps_the_accuracy() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = dir.path().join("mlp.safetensors");
+    let bpk = dir.path().join("mlp.bpk");
+    let (ok, stdout, stderr) = cli(&[
+        "export",
+        "--weights",
+        MLP,
+        "--format",
+        "safetensors",
+        "--out",
+        st.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("wrote mlp"), "{stdout}");
+    let (ok, _, stderr) = cli(&[
+        "export",
+        "--weights",
+        st.to_str().unwrap(),
+        "--format",
+        "burnpack",
+        "--out",
+        bpk.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let original = json(&["eval", "--weights", MLP, "--json"]);
+    for file in [&st, &bpk] {
+        let report = json(&["eval", "--weights", file.to_str().unwrap(), "--json"]);
+        assert_eq!(
+            report["accuracy"],
+            original["accuracy"],
+            "{}",
+            file.display()
+        );
+    }
+    let (ok, _, stderr) = cli(&[
+        "export",
+        "--weights",
+        MLP,
+        "--format",
+        "onnx",
+        "--out",
+        bpk.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("expected `burnpack` or `safetensors`"),
+        "{stderr}"
+    );
+}

@@ -43,7 +43,7 @@ impl DigitModel {
                     .map_err(|e| JsError::new(&e.to_string()))?
             }
         };
-        let (model, info) = weights::from_burnpack(&bytes, None, &selected.device)
+        let (model, info) = weights::from_bytes(&bytes, None, &selected.device)
             .map_err(|e| JsError::new(&format!("cannot load the weights: {e}")))?;
         Ok(DigitModel {
             model,
