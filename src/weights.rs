@@ -199,7 +199,7 @@ pub fn to_safetensors(model: &Classifier, info: &WeightsInfo) -> Result<Vec<u8>,
         .metadata(KEY_CLASSES, classes)
         .metadata(KEY_VERSION, FORMAT_VERSION.to_string());
     for (burn, torch) in pytorch_names(info.architecture) {
-        store = store.with_key_remapping(&format!("^{}", regex::escape(burn)), *torch);
+        store = store.with_key_remapping(format!("^{}", regex::escape(burn)), *torch);
     }
     model
         .save_into(&mut store)
@@ -270,7 +270,7 @@ pub fn from_safetensors(
         .validate(false)
         .allow_partial(true);
     for (burn, torch) in pytorch_names(architecture) {
-        store = store.with_key_remapping(&format!("^{}", regex::escape(torch)), *burn);
+        store = store.with_key_remapping(format!("^{}", regex::escape(torch)), *burn);
     }
     let result = model
         .load_from(&mut store)
