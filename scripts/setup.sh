@@ -15,6 +15,9 @@ if $with_tests; then
   command -v chromedriver >/dev/null || missing+=(chromium-driver)
   # Mesa's software Vulkan driver (lavapipe) lets the wgpu tests run without a GPU.
   ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 || missing+=(mesa-vulkan-drivers)
+  # Fonts for the typeset-digit test domain.
+  [[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
+  [[ -f /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ]] || missing+=(fonts-liberation)
   if ((${#missing[@]})); then
     echo "setup: installing ${missing[*]}"
     as_root apt-get update -q

@@ -8,6 +8,7 @@ use digit_transfer::device::{self, DeviceKind};
 use digit_transfer::metrics::Report;
 use digit_transfer::model::{Architecture, Classifier};
 use digit_transfer::preprocess::Augmentation;
+use digit_transfer::synthetic;
 use digit_transfer::train::{
     self, BatchProgress, Control, EpochSummary, Observer, Schedule, TrainConfig, TrainSets,
 };
@@ -35,6 +36,32 @@ enum Command {
     Finetune(FinetuneArgs),
     /// Convert weights between burnpack and safetensors (PyTorch names and layouts).
     Export(ExportArgs),
+    /// Write a synthetic labelled set as IDX files: typeset digits, or drawn symbols.
+    Synth(SynthArgs),
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SynthKind {
+    /// Digits 0–9 typeset in the system's fonts, slanted and augmented.
+    Fonts,
+    /// Circle, cross, triangle, drawn with jitter and augmented.
+    Symbols,
+}
+
+#[derive(Args)]
+struct SynthArgs {
+    #[arg(long, value_enum)]
+    kind: SynthKind,
+    #[arg(long, default_value_t = 20)]
+    per_class: usize,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// IDX image file to write.
+    #[arg(long)]
+    images: PathBuf,
+    /// IDX label file to write.
+    #[arg(long)]
+    labels: PathBuf,
 }
 
 #[derive(Args)]
@@ -172,6 +199,7 @@ pub fn run() -> ExitCode {
         Command::Eval(args) => block_on(eval(args)),
         Command::Finetune(args) => block_on(finetune(args)),
         Command::Export(args) => export(args),
+        Command::Synth(args) => synth(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -528,6 +556,35 @@ fn export(args: ExportArgs) -> Result<()> {
         info.class_names.len(),
         args.format,
         args.out.display()
+    );
+    Ok(())
+}
+
+fn synth(args: SynthArgs) -> Result<()> {
+    let (samples, classes) = match args.kind {
+        SynthKind::Fonts => (
+            synthetic::font_digits(&synthetic::system_fonts()?, args.per_class, args.seed),
+            (0..DIGIT_CLASSES)
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>(),
+        ),
+        SynthKind::Symbols => (
+            synthetic::symbols(args.per_class, args.seed),
+            synthetic::SYMBOL_NAMES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        ),
+    };
+    write_file(&args.images, &data::write_idx_images(&samples))?;
+    write_file(&args.labels, &data::write_idx_labels(&samples))?;
+    println!(
+        "wrote {} samples of {} classes ({}) to {} and {}",
+        samples.len(),
+        classes.len(),
+        classes.join(", "),
+        args.images.display(),
+        args.labels.display()
     );
     Ok(())
 }

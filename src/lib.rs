@@ -17,6 +17,7 @@ pub mod device;
 pub mod metrics;
 pub mod model;
 pub mod preprocess;
+pub mod synthetic;
 pub mod train;
 pub mod transfer;
 pub mod weights;
