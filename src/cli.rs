@@ -94,8 +94,8 @@ struct FinetuneArgs {
     /// Class names, comma-separated (implies --classes).
     #[arg(long, value_delimiter = ',', conflicts_with = "classes")]
     class_names: Option<Vec<String>>,
-    /// head: backbone frozen; full: everything, the backbone at 0.1 × --lr; scratch: fresh weights.
-    #[arg(long, default_value = "head")]
+    /// full: everything trains, the backbone at 0.1 × --lr; head: backbone frozen; scratch: fresh weights.
+    #[arg(long, default_value = "full")]
     strategy: Strategy,
     #[arg(long, default_value_t = 30)]
     epochs: usize,

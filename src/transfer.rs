@@ -26,9 +26,9 @@ pub const FULL_BACKBONE_LR_SCALE: f64 = 0.1;
 #[serde(rename_all = "lowercase")]
 pub enum Strategy {
     /// Freeze the backbone; train only the head.
-    #[default]
     Head,
     /// Train everything, the backbone at [`FULL_BACKBONE_LR_SCALE`] × the learning rate.
+    #[default]
     Full,
     /// Fresh weights of the same architecture, everything trained: what transfer is measured against.
     Scratch,

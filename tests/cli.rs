@@ -256,7 +256,7 @@ fn finetune_a_new_two_class_head_then_eval_it() {
         "--json",
     ]);
     assert_eq!(adapt["new_head"], false);
-    assert_eq!(adapt["strategy"], "head");
+    assert_eq!(adapt["strategy"], "full");
     check_report(&adapt["validation"], 10);
 }
 
