@@ -305,6 +305,23 @@ async fn read_floats<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>, Trai
         .map_err(|e| TrainError::Device(format!("{e:?}")))
 }
 
+/// How many rows of `logits` pick their target class, as a one-element tensor.
+fn count_hits(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+    logits
+        .argmax(1)
+        .squeeze_dim::<1>(1)
+        .equal(targets)
+        .int()
+        .sum()
+        .float()
+}
+
+/// A scalar loss and a hit count, read back together: one device round trip, not two.
+async fn read_loss_and_hits(loss: Tensor<1>, hits: Tensor<1>) -> Result<(f32, usize), TrainError> {
+    let stats = read_floats(Tensor::cat(vec![loss.reshape([1]), hits.reshape([1])], 0)).await?;
+    Ok((stats[0], stats[1] as usize))
+}
+
 /// Let the browser's event loop run (a macrotask, so messages and clicks get through).
 #[cfg(target_arch = "wasm32")]
 pub async fn yield_now() {
@@ -389,22 +406,10 @@ pub async fn measure(
         let labels: Vec<usize> = chunk.iter().map(|s| s.label).collect();
         let targets = labels_tensor(&labels, device);
         let logits = model.forward(images_tensor(chunk.iter().map(|s| &s.image), device));
-        let correct = logits
-            .clone()
-            .argmax(1)
-            .squeeze_dim::<1>(1)
-            .equal(targets.clone())
-            .int()
-            .sum()
-            .float();
-        let loss = loss_fn.forward(logits, targets);
-        let stats = read_floats(Tensor::cat(
-            vec![loss.reshape([1]), correct.reshape([1])],
-            0,
-        ))
-        .await?;
-        loss_sum += f64::from(stats[0]) * chunk.len() as f64;
-        hits += f64::from(stats[1]);
+        let correct = count_hits(logits.clone(), targets.clone());
+        let (loss, correct) = read_loss_and_hits(loss_fn.forward(logits, targets), correct).await?;
+        loss_sum += f64::from(loss) * chunk.len() as f64;
+        hits += correct as f64;
     }
     let n = samples.len().max(1) as f64;
     Ok(((loss_sum / n) as f32, (hits / n) as f32))
@@ -495,22 +500,9 @@ pub async fn fit(
                 &autodiff,
             );
             let logits = trained.forward_with_dropout(images, keep);
-            let hits = logits
-                .clone()
-                .argmax(1)
-                .squeeze_dim::<1>(1)
-                .equal(targets.clone())
-                .int()
-                .sum()
-                .float();
+            let hits = count_hits(logits.clone(), targets.clone());
             let loss = loss_fn.forward(logits, targets);
-            // One read per batch: the loss and the number of hits together.
-            let stats = Tensor::cat(
-                vec![loss.clone().detach().reshape([1]), hits.reshape([1])],
-                0,
-            );
-            let stats = read_floats(stats).await?;
-            let (batch_loss, batch_hits) = (stats[0], stats[1] as usize);
+            let (batch_loss, batch_hits) = read_loss_and_hits(loss.clone().detach(), hits).await?;
             if !batch_loss.is_finite() {
                 return Err(TrainError::Diverged {
                     epoch,

@@ -258,12 +258,7 @@ pub fn from_safetensors(
             (0..classes).map(|c| c.to_string()).collect()
         }
     };
-    if class_names.len() < 2 {
-        return Err(WeightsError::BadClassNames(format!(
-            "{} class(es); a classifier needs at least 2",
-            class_names.len()
-        )));
-    }
+    check_class_count(&class_names)?;
     let mut model = Classifier::new(architecture, class_names.len(), device);
     let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec()))
         .with_from_adapter(PyTorchToBurnAdapter)
@@ -387,6 +382,17 @@ pub async fn to_burnpack_async(
     to_burnpack(&to_cpu(model).await?, info)
 }
 
+/// A weight file's class list must describe a classifier: two classes or more.
+fn check_class_count(class_names: &[String]) -> Result<(), WeightsError> {
+    if class_names.len() < 2 {
+        return Err(WeightsError::BadClassNames(format!(
+            "{} class(es); a classifier needs at least 2",
+            class_names.len()
+        )));
+    }
+    Ok(())
+}
+
 /// Read only the description of a burnpack weight file.
 pub fn read_info(bytes: &[u8]) -> Result<WeightsInfo, WeightsError> {
     let reader = Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
@@ -405,12 +411,7 @@ pub fn read_info(bytes: &[u8]) -> Result<WeightsInfo, WeightsError> {
         .map_err(|_| WeightsError::UnknownArchitecture(name.clone()))?;
     let class_names: Vec<String> = serde_json::from_str(get(KEY_CLASSES)?)
         .map_err(|e| WeightsError::BadClassNames(e.to_string()))?;
-    if class_names.len() < 2 {
-        return Err(WeightsError::BadClassNames(format!(
-            "{} class(es); a classifier needs at least 2",
-            class_names.len()
-        )));
-    }
+    check_class_count(&class_names)?;
     Ok(WeightsInfo {
         architecture,
         class_names,

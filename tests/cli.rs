@@ -27,6 +27,15 @@ fn json(args: &[&str]) -> Value {
         .unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {stdout}"))
 }
 
+/// Write `samples` as an IDX image and label file in `dir`; their paths.
+fn write_idx_pair(dir: &Path, samples: &[digit_transfer::data::Sample]) -> (String, String) {
+    let images = dir.join("images-idx3-ubyte");
+    let labels = dir.join("labels-idx1-ubyte");
+    std::fs::write(&images, data::write_idx_images(samples)).unwrap();
+    std::fs::write(&labels, data::write_idx_labels(samples)).unwrap();
+    (images.display().to_string(), labels.display().to_string())
+}
+
 fn check_report(report: &Value, classes: usize) {
     let accuracy = report["accuracy"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&accuracy));
@@ -52,16 +61,9 @@ fn check_report(report: &Value, classes: usize) {
 fn pretrain_on_idx_files_then_eval_them() {
     let dir = tempfile::tempdir().unwrap();
     let samples = mnist_subset(Split::Train, 20);
-    let images = dir.path().join("train-images-idx3-ubyte");
-    let labels = dir.path().join("train-labels-idx1-ubyte");
-    std::fs::write(&images, data::write_idx_images(&samples)).unwrap();
-    std::fs::write(&labels, data::write_idx_labels(&samples)).unwrap();
+    let (images, labels) = write_idx_pair(dir.path(), &samples);
     let out = dir.path().join("tiny.bpk");
-    let (images, labels, out) = (
-        images.to_str().unwrap(),
-        labels.to_str().unwrap(),
-        out.to_str().unwrap(),
-    );
+    let (images, labels, out) = (images.as_str(), labels.as_str(), out.to_str().unwrap());
 
     let trained = json(&[
         "pretrain", "--arch", "mlp", "--images", images, "--labels", labels, "--epochs", "3",
@@ -165,16 +167,9 @@ fn finetune_a_new_two_class_head_then_eval_it() {
         .into_iter()
         .filter(|s| s.label <= 1)
         .collect();
-    let images = dir.path().join("images-idx3-ubyte");
-    let labels = dir.path().join("labels-idx1-ubyte");
-    std::fs::write(&images, data::write_idx_images(&samples)).unwrap();
-    std::fs::write(&labels, data::write_idx_labels(&samples)).unwrap();
+    let (images, labels) = write_idx_pair(dir.path(), &samples);
     let out = dir.path().join("two.bpk");
-    let (images, labels, out) = (
-        images.to_str().unwrap(),
-        labels.to_str().unwrap(),
-        out.to_str().unwrap(),
-    );
+    let (images, labels, out) = (images.as_str(), labels.as_str(), out.to_str().unwrap());
 
     let run = json(&[
         "finetune",
@@ -239,8 +234,7 @@ fn finetune_a_new_two_class_head_then_eval_it() {
 
     // Adapt mode by default: the ten digits keep the pretrained head.
     let digits = mnist_subset(Split::Train, 3);
-    std::fs::write(images, data::write_idx_images(&digits)).unwrap();
-    std::fs::write(labels, data::write_idx_labels(&digits)).unwrap();
+    write_idx_pair(dir.path(), &digits);
     let adapt = json(&[
         "finetune",
         "--weights",
@@ -271,16 +265,9 @@ fn adapt_mode_reports_forgetting_and_rehearsal_reduces_it() {
             ..s
         })
         .collect();
-    let images = dir.path().join("images");
-    let labels = dir.path().join("labels");
-    std::fs::write(&images, data::write_idx_images(&samples)).unwrap();
-    std::fs::write(&labels, data::write_idx_labels(&samples)).unwrap();
+    let (images, labels) = write_idx_pair(dir.path(), &samples);
     let out = dir.path().join("adapted.bpk");
-    let (images, labels, out) = (
-        images.to_str().unwrap(),
-        labels.to_str().unwrap(),
-        out.to_str().unwrap(),
-    );
+    let (images, labels, out) = (images.as_str(), labels.as_str(), out.to_str().unwrap());
     let run = |rehearsal: &str| {
         json(&[
             "finetune",
