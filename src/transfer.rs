@@ -13,8 +13,12 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::data::Sample;
+use crate::metrics::Report;
 use crate::model::Classifier;
-use crate::train::{BackboneMode, TrainConfig};
+use crate::preprocess::Augmentation;
+use crate::train::{
+    self, BackboneMode, EpochSummary, Observer, TrainConfig, TrainError, TrainSets,
+};
 use crate::weights::WeightsInfo;
 
 /// The backbone's learning rate relative to the head's in the `full` strategy. Small enough
@@ -91,6 +95,204 @@ pub enum TransferError {
     EmptyClass(String),
     #[error("the validation split leaves nothing to train on")]
     NothingToTrain,
+    #[error(
+        "rehearsal mixes in MNIST digits, so it needs the pretrained classes (adapt mode), not a new head"
+    )]
+    RehearsalNeedsDigits,
+    #[error("{0}")]
+    Train(#[from] TrainError),
+}
+
+/// Everything a person chooses about one fine-tuning run (the CLI's flags, the page's form).
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub strategy: Strategy,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    pub weight_decay: f64,
+    /// Train on freshly distorted copies every epoch.
+    pub augment: bool,
+    /// Fraction of each class held out for validation (metrics, early stopping).
+    pub validation_split: f64,
+    /// Stop after this many epochs without a lower validation loss (0: never stop early).
+    pub patience: usize,
+    /// MNIST digits mixed into every batch (adapt mode only), against forgetting.
+    pub rehearsal: usize,
+    pub seed: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            strategy: Strategy::Full,
+            epochs: 30,
+            batch_size: 16,
+            learning_rate: 1e-3,
+            weight_decay: 0.0,
+            augment: false,
+            validation_split: 0.2,
+            patience: 5,
+            rehearsal: 0,
+            seed: 1,
+        }
+    }
+}
+
+/// What the person wants learnt: their class names and labelled samples.
+#[derive(Clone, Copy, Debug)]
+pub struct Task<'a> {
+    pub class_names: &'a [String],
+    pub samples: &'a [Sample],
+}
+
+/// Source-domain digits a run can use: for rehearsal, and to measure forgetting.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SourceDigits<'a> {
+    /// Mixed into batches when `Settings::rehearsal` > 0.
+    pub rehearsal: &'a [Sample],
+    /// Measured before and after, in adapt mode (may be empty: no forgetting figure).
+    pub held_out: &'a [Sample],
+}
+
+/// What a fine-tuning run produced and measured, without the network itself.
+#[derive(Clone, Debug, Serialize)]
+pub struct FineTuneReport {
+    pub strategy: Strategy,
+    pub architecture: crate::model::Architecture,
+    pub class_names: Vec<String>,
+    /// A new head replaced the pretrained one (new task), rather than adapting it.
+    pub new_head: bool,
+    pub train_samples: usize,
+    pub validation_samples: usize,
+    pub config: TrainConfig,
+    pub history: Vec<EpochSummary>,
+    pub best_epoch: Option<usize>,
+    pub stopped: bool,
+    pub early_stopped: bool,
+    /// The starting network's accuracy on the validation split (pretrained head in adapt
+    /// mode; an untrained head otherwise).
+    pub validation_accuracy_before: Option<f64>,
+    /// The fine-tuned network on the validation split.
+    pub validation: Option<Report>,
+    /// Held-out MNIST accuracy before and after, and their difference (adapt mode only).
+    pub source_accuracy_before: Option<f64>,
+    pub source_accuracy_after: Option<f64>,
+    pub forgetting: Option<f64>,
+    pub seconds: f64,
+}
+
+/// A fine-tuned network, its description and its report.
+#[derive(Debug)]
+pub struct FineTuned {
+    pub model: Classifier,
+    pub info: WeightsInfo,
+    pub report: FineTuneReport,
+}
+
+/// One whole fine-tuning run: split, choose the starting network, train, measure. Shared by
+/// the CLI and the page, so both do exactly the same thing.
+pub async fn fine_tune(
+    pretrained: &Classifier,
+    info: &WeightsInfo,
+    task: Task<'_>,
+    settings: &Settings,
+    source: SourceDigits<'_>,
+    device: &Device,
+    observer: &mut impl Observer,
+) -> Result<FineTuned, TransferError> {
+    let started = web_time::Instant::now();
+    let Task {
+        class_names,
+        samples,
+    } = task;
+    let (train_set, validation) = split_validation(
+        samples,
+        class_names,
+        settings.validation_split,
+        settings.seed,
+    )?;
+    let (start, out_info) = starting_point(
+        pretrained,
+        info,
+        class_names,
+        settings.strategy,
+        settings.seed,
+        device,
+    )?;
+    let adapt = out_info.class_names == info.class_names;
+    if settings.rehearsal > 0 && !adapt {
+        return Err(TransferError::RehearsalNeedsDigits);
+    }
+    let base = TrainConfig {
+        epochs: settings.epochs,
+        batch_size: settings.batch_size,
+        learning_rate: settings.learning_rate,
+        weight_decay: settings.weight_decay,
+        seed: settings.seed,
+        augmentation: settings.augment.then(Augmentation::default),
+        patience: (settings.patience > 0 && !validation.is_empty()).then_some(settings.patience),
+        rehearsal: settings.rehearsal,
+        ..TrainConfig::default()
+    };
+    let config = train_config(settings.strategy, &base);
+    config.validate()?;
+    let validation_accuracy_before = if validation.is_empty() {
+        None
+    } else {
+        Some(
+            train::evaluate(&start, &validation, device)
+                .await?
+                .accuracy(),
+        )
+    };
+    let sets = TrainSets {
+        train: &train_set,
+        validation: &validation,
+        rehearsal: source.rehearsal,
+    };
+    let outcome = train::fit(&start, sets, &config, device, observer).await?;
+    let validation_report = if validation.is_empty() {
+        None
+    } else {
+        Some(
+            train::evaluate(&outcome.model, &validation, device)
+                .await?
+                .report(),
+        )
+    };
+    let (source_before, source_after) = if adapt && !source.held_out.is_empty() {
+        let before = train::evaluate(pretrained, source.held_out, device).await?;
+        let after = train::evaluate(&outcome.model, source.held_out, device).await?;
+        (Some(before.accuracy()), Some(after.accuracy()))
+    } else {
+        (None, None)
+    };
+    let report = FineTuneReport {
+        strategy: settings.strategy,
+        architecture: out_info.architecture,
+        class_names: out_info.class_names.clone(),
+        new_head: !adapt,
+        train_samples: train_set.len(),
+        validation_samples: validation.len(),
+        config,
+        history: outcome.history,
+        best_epoch: outcome.best_epoch,
+        stopped: outcome.stopped,
+        early_stopped: outcome.early_stopped,
+        validation_accuracy_before,
+        validation: validation_report,
+        source_accuracy_before: source_before,
+        source_accuracy_after: source_after,
+        forgetting: source_before.zip(source_after).map(|(b, a)| b - a),
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    Ok(FineTuned {
+        model: outcome.model,
+        info: out_info,
+        report,
+    })
 }
 
 /// The network a strategy starts from, and its description. `class_names` equal to the

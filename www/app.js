@@ -1,100 +1,889 @@
-// The page's DOM glue: drawing, and showing what the wasm model returns. No ML here.
-import init, { DigitModel } from "../digit-transfer.js";
+// The page's DOM glue: drawing, samples, storage, charts and the worker's messages. Every
+// number about the network (preprocessing, predictions, training, metrics, file formats) comes
+// from the wasm library.
+import init, { DigitModel, decode_samples, encode_samples } from "../digit-transfer.js";
+import uPlot from "../uPlot.esm.js";
+import * as store from "./store.js";
+import { Pad } from "./pad.js";
 
 const $ = (id) => document.getElementById(id);
-const pad = $("pad");
-const ctx = pad.getContext("2d", { willReadFrequently: true });
-let model = null;
-let drawing = false;
+const DIGITS = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+const PIXELS = 784;
+const MAX_IMPORT_BYTES = 32 * 1024 * 1024;
 
-function clearPad() {
-  ctx.fillStyle = "#fff";
-  ctx.fillRect(0, 0, pad.width, pad.height);
-  $("guess").textContent = "Draw a digit.";
-  $("bars").replaceChildren();
+const state = {
+  arch: "cnn",
+  mode: "adapt",
+  // Per task: class names and samples ({ id, label, image: Uint8Array(784) }).
+  tasks: { adapt: { classes: DIGITS, samples: [] }, new: { classes: [], samples: [] } },
+  pretrained: new Map(), // arch → burnpack bytes
+  weights: { adapt: null, new: null }, // fine-tuned or loaded: { arch, classes, bytes, origin }
+  model: null, // DigitModel on the CPU, for live predictions
+  seen: null, // the 28×28 image of the current drawing
+  trainer: null,
+  training: null,
+  nextId: 1,
+};
+
+const task = () => state.tasks[state.mode];
+const busy = () => state.training !== null;
+
+function say(text, kind = "info") {
+  const status = $("status");
+  status.textContent = text;
+  status.dataset.kind = kind;
 }
 
-function point(event) {
-  const r = pad.getBoundingClientRect();
-  return [(event.clientX - r.left) * (pad.width / r.width), (event.clientY - r.top) * (pad.height / r.height)];
+function errorText(error) {
+  return String(error?.message ?? error);
 }
 
-pad.addEventListener("pointerdown", (e) => {
-  drawing = true;
-  pad.setPointerCapture(e.pointerId);
-  ctx.lineWidth = 18;
-  ctx.lineCap = "round";
-  ctx.lineJoin = "round";
-  ctx.strokeStyle = "#000";
-  ctx.beginPath();
-  ctx.moveTo(...point(e));
-  ctx.lineTo(...point(e));
-  ctx.stroke();
-});
-pad.addEventListener("pointermove", (e) => {
-  if (!drawing) return;
-  ctx.lineTo(...point(e));
-  ctx.stroke();
-});
-for (const type of ["pointerup", "pointercancel"]) {
-  pad.addEventListener(type, () => {
-    if (!drawing) return;
-    drawing = false;
-    predict();
-  });
-}
-$("clear").addEventListener("click", clearPad);
-$("arch").addEventListener("change", () => load($("arch").value));
+// ---------------------------------------------------------------- drawing and prediction
+
+const pad = new Pad($("pad"), () => predict());
+$("undo").addEventListener("click", () => pad.undo());
+$("clear").addEventListener("click", () => pad.clear());
 
 function showSeen(image) {
   const seen = $("seen").getContext("2d");
   const data = seen.createImageData(28, 28);
-  image.forEach((v, i) => data.data.set([v, v, v, 255], i * 4));
+  if (image) image.forEach((v, i) => data.data.set([v, v, v, 255], i * 4));
   seen.putImageData(data, 0, 0);
 }
 
-async function predict() {
-  if (!model) return;
-  const { data, width, height } = ctx.getImageData(0, 0, pad.width, pad.height);
-  try {
-    const p = await model.predict_canvas(new Uint8Array(data.buffer), width, height);
-    showSeen(p.image);
-    const names = model.class_names;
-    $("guess").textContent = `It looks like ${names[p.best]}.`;
-    $("bars").replaceChildren(...Array.from(p.probabilities, (prob, i) => {
-      const li = document.createElement("li");
-      li.className = i === p.best ? "top" : "";
-      const label = document.createElement("span");
-      label.textContent = names[i];
-      const bar = document.createElement("span");
-      bar.className = "bar";
-      bar.style.width = `${(prob * 100).toFixed(1)}%`;
-      const value = document.createElement("span");
-      value.textContent = `${(prob * 100).toFixed(1)}%`;
-      li.append(label, bar, value);
-      return li;
-    }));
-  } catch (error) {
-    $("guess").textContent = String(error.message ?? error);
-  }
+function showBars(names, probabilities, best) {
+  $("bars").replaceChildren(...Array.from(probabilities, (p, i) => {
+    const li = document.createElement("li");
+    if (i === best) li.className = "top";
+    const label = document.createElement("span");
+    label.className = "name";
+    label.textContent = names[i];
+    const track = document.createElement("span");
+    track.className = "track";
+    const bar = document.createElement("span");
+    bar.className = "bar";
+    bar.style.width = `${(p * 100).toFixed(1)}%`;
+    track.append(bar);
+    const value = document.createElement("span");
+    value.className = "value";
+    value.textContent = `${(p * 100).toFixed(1)}%`;
+    li.append(label, track, value);
+    return li;
+  }));
 }
 
-async function load(arch) {
-  $("status").textContent = `Loading the pretrained ${arch}…`;
-  try {
+let predicting = Promise.resolve();
+function predict() {
+  predicting = predicting.then(async () => {
+    if (pad.isEmpty()) {
+      state.seen = null;
+      showSeen(null);
+      $("bars").replaceChildren();
+      $("guess").textContent = state.mode === "adapt" ? "Draw a digit." : "Draw a sample.";
+      return;
+    }
+    if (!state.model) return;
+    const { data, width, height } = pad.pixels();
+    try {
+      const p = await state.model.predict_canvas(new Uint8Array(data.buffer), width, height);
+      state.seen = p.image;
+      showSeen(p.image);
+      const names = state.model.class_names;
+      $("guess").textContent = `It looks like ${names[p.best]}.`;
+      showBars(names, p.probabilities, p.best);
+      p.free();
+    } catch (error) {
+      state.seen = null;
+      $("guess").textContent = errorText(error);
+    }
+  });
+  return predicting;
+}
+
+// ---------------------------------------------------------------- the live model
+
+async function pretrainedBytes(arch) {
+  if (!state.pretrained.has(arch)) {
     const response = await fetch(`www/weights/pretrained-${arch}.bpk`);
-    if (!response.ok) throw new Error(`weights: HTTP ${response.status}`);
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    model = await DigitModel.load(bytes, "auto");
-    const why = model.device_reason ? ` (${model.device_reason})` : "";
-    $("status").textContent = `Pretrained ${model.architecture} ready on ${model.device_label}${why}.`;
-    document.body.dataset.ready = "true";
-    predict();
+    if (!response.ok) throw new Error(`the pretrained ${arch} weights: HTTP ${response.status}`);
+    state.pretrained.set(arch, new Uint8Array(await response.arrayBuffer()));
+  }
+  return state.pretrained.get(arch);
+}
+
+/** The weights that predict in the current mode: fine-tuned ones if any, else pretrained. */
+function currentWeights() {
+  const own = state.weights[state.mode];
+  return own && own.arch === state.arch ? own : null;
+}
+
+async function useModel() {
+  const own = currentWeights();
+  const bytes = own ? own.bytes : await pretrainedBytes(state.arch);
+  const model = await DigitModel.load(bytes, "cpu");
+  state.model?.free();
+  state.model = model;
+  const info = $("weights-info");
+  if (own) {
+    info.textContent = `In use: ${own.origin} ${own.arch} with classes ${own.classes.join(", ")}.`;
+  } else {
+    info.textContent = `In use: the pretrained ${state.arch} (MNIST digits).`;
+    if (state.mode === "new") info.textContent += " Fine-tune to get a head for your classes.";
+  }
+  await predict();
+}
+
+// ---------------------------------------------------------------- samples
+
+function counts(t = task()) {
+  const c = new Array(t.classes.length).fill(0);
+  for (const s of t.samples) c[s.label] += 1;
+  return c;
+}
+
+function thumbnail(image) {
+  const canvas = document.createElement("canvas");
+  canvas.width = 28;
+  canvas.height = 28;
+  const g = canvas.getContext("2d");
+  const data = g.createImageData(28, 28);
+  image.forEach((v, i) => data.data.set([v, v, v, 255], i * 4));
+  g.putImageData(data, 0, 0);
+  return canvas;
+}
+
+function renderSamples() {
+  const t = task();
+  const n = counts();
+  $("label-buttons").replaceChildren(...t.classes.map((name, i) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "label";
+    b.dataset.label = String(i);
+    b.textContent = name;
+    const badge = document.createElement("small");
+    badge.textContent = String(n[i]);
+    b.append(badge);
+    b.title = `Label the drawing as ${name}` + (i < 9 ? ` (key ${state.mode === "adapt" ? name : i + 1})` : "");
+    b.addEventListener("click", () => addSample(i));
+    return b;
+  }));
+  $("sample-count").textContent = t.classes.length
+    ? `${t.samples.length} sample${t.samples.length === 1 ? "" : "s"} in ${t.classes.length} classes.`
+    : "Add at least two classes.";
+  $("gallery").replaceChildren(...t.classes.map((name, label) => {
+    const group = document.createElement("div");
+    group.className = "group";
+    const title = document.createElement("h4");
+    title.textContent = `${name} · ${n[label]}`;
+    const items = document.createElement("div");
+    items.className = "thumbs";
+    for (const s of t.samples.filter((s) => s.label === label)) {
+      const item = document.createElement("button");
+      item.type = "button";
+      item.className = "thumb";
+      item.title = `Delete this ${name}`;
+      item.setAttribute("aria-label", `Delete sample of ${name}`);
+      item.append(thumbnail(s.image));
+      item.addEventListener("click", () => deleteSample(s.id));
+      items.append(item);
+    }
+    group.append(title, items);
+    return group;
+  }));
+  $("class-list").replaceChildren(...state.tasks.new.classes.map((name, i) => {
+    const li = document.createElement("li");
+    li.textContent = name;
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.textContent = "×";
+    remove.setAttribute("aria-label", `Remove class ${name}`);
+    remove.addEventListener("click", () => removeClass(i));
+    li.append(remove);
+    return li;
+  }));
+  $("rehearsal-field").hidden = state.mode !== "adapt";
+}
+
+async function saveTask(mode = state.mode) {
+  const t = state.tasks[mode];
+  try {
+    await store.put(`task:${mode}`, { classes: t.classes, samples: t.samples });
   } catch (error) {
-    $("status").textContent = `Could not load the model: ${error.message ?? error}`;
+    say(`Could not save the samples: ${store.describe(error)}. They stay in this tab; use “Export samples” to keep them.`, "error");
   }
 }
 
-clearPad();
-await init();
-await load($("arch").value);
+function addSample(label) {
+  if (busy()) return say("Wait for fine-tuning to finish before changing the samples.", "error");
+  if (!state.seen) return say("Draw something first, then label it.", "error");
+  const t = task();
+  t.samples.push({ id: state.nextId++, label, image: new Uint8Array(state.seen) });
+  say(`Added a sample of ${t.classes[label]}.`);
+  pad.clear();
+  renderSamples();
+  saveTask();
+}
+
+function deleteSample(id) {
+  if (busy()) return say("Wait for fine-tuning to finish before changing the samples.", "error");
+  const t = task();
+  t.samples = t.samples.filter((s) => s.id !== id);
+  renderSamples();
+  saveTask();
+}
+
+$("clear-samples").addEventListener("click", () => {
+  if (busy()) return;
+  const t = task();
+  if (!t.samples.length) return;
+  const kept = t.samples;
+  t.samples = [];
+  renderSamples();
+  saveTask();
+  say(`Deleted ${kept.length} samples.`);
+});
+
+function addClass(name) {
+  const t = state.tasks.new;
+  name = name.trim();
+  if (!name) return say("A class needs a name.", "error");
+  if ([...name].length > 40) return say("Class names are at most 40 characters.", "error");
+  if (t.classes.includes(name)) return say(`There is already a class “${name}”.`, "error");
+  if (t.classes.length >= 64) return say("At most 64 classes.", "error");
+  t.classes = [...t.classes, name];
+  renderSamples();
+  saveTask("new");
+}
+
+function removeClass(index) {
+  const t = state.tasks.new;
+  if (busy()) return;
+  if (t.samples.some((s) => s.label === index)) {
+    return say(`Class “${t.classes[index]}” has samples: delete them first.`, "error");
+  }
+  t.classes = t.classes.filter((_, i) => i !== index);
+  for (const s of t.samples) if (s.label > index) s.label -= 1;
+  renderSamples();
+  saveTask("new");
+}
+
+$("class-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  addClass($("class-name").value);
+  $("class-name").value = "";
+});
+for (const b of document.querySelectorAll("[data-preset]")) {
+  b.addEventListener("click", () => {
+    for (const name of b.dataset.preset.split("|")) {
+      if (!state.tasks.new.classes.includes(name)) addClass(name);
+    }
+  });
+}
+
+async function setMode(mode) {
+  if (busy() || mode === state.mode) return;
+  state.mode = mode;
+  $("mode-adapt").setAttribute("aria-pressed", String(mode === "adapt"));
+  $("mode-new").setAttribute("aria-pressed", String(mode === "new"));
+  $("class-editor").hidden = mode !== "new";
+  document.body.dataset.mode = mode;
+  renderSamples();
+  clearResults();
+  await useModel();
+}
+$("mode-adapt").addEventListener("click", () => setMode("adapt"));
+$("mode-new").addEventListener("click", () => setMode("new"));
+
+document.addEventListener("keydown", (e) => {
+  if (e.target.closest("input, select, textarea")) return;
+  if ((e.ctrlKey || e.metaKey) && e.key === "z") {
+    e.preventDefault();
+    pad.undo();
+  } else if (e.key === "Backspace" || e.key === "Escape") {
+    e.preventDefault();
+    pad.clear();
+  } else if (/^[0-9]$/.test(e.key) && !e.ctrlKey && !e.metaKey && !e.altKey) {
+    const classes = task().classes;
+    const index = state.mode === "adapt" ? classes.indexOf(e.key) : Number(e.key) - 1;
+    if (index >= 0 && index < classes.length) addSample(index);
+  }
+});
+
+// ---------------------------------------------------------------- files
+
+function download(bytes, name, type) {
+  const url = URL.createObjectURL(new Blob([bytes], { type }));
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+function flatten(samples) {
+  const images = new Uint8Array(samples.length * PIXELS);
+  const labels = new Uint8Array(samples.length);
+  samples.forEach((s, i) => {
+    images.set(s.image, i * PIXELS);
+    labels[i] = s.label;
+  });
+  return { images, labels };
+}
+
+$("export-samples").addEventListener("click", () => {
+  const t = task();
+  try {
+    const { images, labels } = flatten(t.samples);
+    const json = encode_samples(t.classes, images, labels);
+    download(json, `digit-transfer-${state.mode === "adapt" ? "digits" : "task"}-samples.json`, "application/json");
+    say(`Exported ${t.samples.length} samples.`);
+  } catch (error) {
+    say(`Could not export: ${errorText(error)}`, "error");
+  }
+});
+
+async function readFile(input) {
+  const file = input.files?.[0];
+  input.value = "";
+  if (!file) return null;
+  if (file.size === 0) throw new Error(`${file.name} is empty`);
+  if (file.size > MAX_IMPORT_BYTES) {
+    throw new Error(`${file.name} is ${(file.size / 1e6).toFixed(0)} MB; the limit is ${MAX_IMPORT_BYTES / 1024 / 1024} MB`);
+  }
+  return { name: file.name, bytes: new Uint8Array(await file.arrayBuffer()) };
+}
+
+$("import-samples").addEventListener("change", async (e) => {
+  if (busy()) return say("Wait for fine-tuning to finish before importing.", "error");
+  try {
+    const file = await readFile(e.target);
+    if (!file) return;
+    let decoded;
+    try {
+      decoded = decode_samples(file.bytes);
+    } catch (error) {
+      throw new Error(`${file.name}: ${errorText(error)}`);
+    }
+    const classes = decoded.classes;
+    const mode = classes.join("\u0000") === DIGITS.join("\u0000") ? "adapt" : "new";
+    const t = state.tasks[mode];
+    // Merge by class name, so that nothing already collected is lost.
+    const map = classes.map((name) => {
+      let i = t.classes.indexOf(name);
+      if (i < 0) {
+        t.classes = [...t.classes, name];
+        i = t.classes.length - 1;
+      }
+      return i;
+    });
+    const n = decoded.labels.length;
+    for (let i = 0; i < n; i++) {
+      t.samples.push({
+        id: state.nextId++,
+        label: map[decoded.labels[i]],
+        image: decoded.images.slice(i * PIXELS, (i + 1) * PIXELS),
+      });
+    }
+    decoded.free();
+    await setMode(mode);
+    renderSamples();
+    await saveTask(mode);
+    say(`Imported ${n} samples of ${classes.length} classes from ${file.name}.`);
+  } catch (error) {
+    say(`Could not import: ${errorText(error)}. Nothing was changed.`, "error");
+  }
+});
+
+for (const [id, format, extension] of [["export-bpk", "burnpack", "bpk"], ["export-safetensors", "safetensors", "safetensors"]]) {
+  $(id).addEventListener("click", async () => {
+    try {
+      const bytes = await state.model.export(format);
+      const own = currentWeights();
+      download(bytes, `digit-transfer-${state.arch}${own ? "-finetuned" : "-pretrained"}.${extension}`, "application/octet-stream");
+    } catch (error) {
+      say(`Could not export the weights: ${errorText(error)}`, "error");
+    }
+  });
+}
+
+async function saveWeights(mode) {
+  try {
+    if (state.weights[mode]) await store.put(`weights:${mode}`, state.weights[mode]);
+    else await store.remove(`weights:${mode}`);
+  } catch (error) {
+    say(`Could not save the weights: ${store.describe(error)}. Export them to keep them.`, "error");
+  }
+}
+
+$("load-weights").addEventListener("change", async (e) => {
+  if (busy()) return say("Wait for fine-tuning to finish before loading weights.", "error");
+  try {
+    const file = await readFile(e.target);
+    if (!file) return;
+    let model;
+    try {
+      model = await DigitModel.load(file.bytes, "cpu");
+    } catch (error) {
+      throw new Error(`${file.name}: ${errorText(error)}`);
+    }
+    const classes = model.class_names;
+    const arch = model.architecture;
+    const burnpack = await model.export("burnpack");
+    model.free();
+    const mode = classes.join("\u0000") === DIGITS.join("\u0000") ? "adapt" : "new";
+    const t = state.tasks[mode];
+    if (mode === "new" && t.samples.length && t.classes.join("\u0000") !== classes.join("\u0000")) {
+      throw new Error(`its classes (${classes.join(", ")}) differ from your task's (${t.classes.join(", ")}); delete the task's samples or load matching weights`);
+    }
+    if (mode === "new") t.classes = classes;
+    state.weights[mode] = { arch, classes, bytes: burnpack, origin: `loaded from ${file.name}:` };
+    if (arch !== state.arch) {
+      state.arch = arch;
+      $("arch").value = arch;
+    }
+    await saveWeights(mode);
+    await saveTask(mode);
+    await setMode(mode);
+    renderSamples();
+    await useModel();
+    say(`Loaded ${arch} weights with ${classes.length} classes from ${file.name}.`);
+  } catch (error) {
+    say(`Could not load the weights: ${errorText(error)}. The model in use is unchanged.`, "error");
+  }
+});
+
+$("reset").addEventListener("click", async () => {
+  if (busy()) return;
+  state.weights[state.mode] = null;
+  await saveWeights(state.mode);
+  clearResults();
+  await useModel();
+  say(`Back to the pretrained ${state.arch}.`);
+});
+
+$("arch").addEventListener("change", async () => {
+  if (busy()) {
+    $("arch").value = state.arch;
+    return;
+  }
+  state.arch = $("arch").value;
+  await store.put("arch", state.arch).catch(() => {});
+  clearResults();
+  try {
+    await useModel();
+    say(`Using the pretrained ${state.arch}.`);
+  } catch (error) {
+    say(`Could not load the ${state.arch}: ${errorText(error)}`, "error");
+  }
+});
+
+// ---------------------------------------------------------------- the training worker
+
+function showBadge(ready) {
+  const badge = $("badge");
+  if (!ready) {
+    badge.textContent = "Starting the device…";
+    badge.dataset.device = "none";
+    return;
+  }
+  badge.dataset.device = ready.kind;
+  const name = ready.kind === "webgpu" ? `WebGPU${ready.adapter ? ` · ${ready.adapter}` : ""}` : ready.label;
+  badge.textContent = name;
+  badge.title = ready.reason ? `Fine-tuning runs on ${name}: ${ready.reason}` : `Fine-tuning runs on ${name}`;
+  $("device-reason")?.remove();
+  if (ready.reason) {
+    const why = document.createElement("span");
+    why.id = "device-reason";
+    why.className = "why";
+    why.textContent = ready.reason.startsWith("no ") ? ready.reason : `(${ready.reason})`;
+    badge.after(why);
+  }
+}
+
+class Trainer {
+  constructor(device) {
+    this.device = device;
+    this.worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+    this.listeners = new Set();
+    this.ready = new Promise((resolve, reject) => {
+      this.listen((m) => {
+        if (m.type === "ready") resolve(m);
+        else if (m.type === "error" && m.during === "open") reject(new Error(m.message));
+      });
+    });
+    this.worker.onmessage = ({ data }) => this.listeners.forEach((l) => l(data));
+    this.worker.onerror = (e) => {
+      e.preventDefault();
+      this.listeners.forEach((l) => l({ type: "crash", message: e.message || "the training worker stopped" }));
+    };
+    this.worker.postMessage({ type: "open", device });
+  }
+  listen(listener) {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  close() {
+    this.worker.terminate();
+  }
+}
+
+async function startTrainer(device) {
+  state.trainer?.close();
+  showBadge(null);
+  const trainer = new Trainer(device);
+  state.trainer = trainer;
+  try {
+    const ready = await trainer.ready;
+    if (state.trainer !== trainer) return;
+    trainer.info = ready;
+    showBadge(ready);
+    document.body.dataset.device = ready.kind;
+  } catch (error) {
+    if (state.trainer !== trainer) return;
+    say(`${device === "webgpu" ? "WebGPU" : "The device"} is not available: ${errorText(error)}. Using the CPU.`, "error");
+    $("device").value = "cpu";
+    await startTrainer("cpu");
+  }
+}
+
+$("device").addEventListener("change", async () => {
+  if (busy()) return;
+  await startTrainer($("device").value);
+  store.put("device", $("device").value).catch(() => {});
+});
+
+// ---------------------------------------------------------------- charts
+
+const css = getComputedStyle(document.documentElement);
+const colour = (name) => css.getPropertyValue(name).trim() || "#888";
+function makeChart(target, title, yLabel, range) {
+  const width = Math.max(240, target.clientWidth || 320);
+  return new uPlot({
+    title,
+    width,
+    height: 180,
+    scales: { x: { time: false }, y: range ? { range } : {} },
+    axes: [
+      { label: "epoch", stroke: colour("--ink"), grid: { stroke: colour("--grid") } },
+      { label: yLabel, stroke: colour("--ink"), grid: { stroke: colour("--grid") } },
+    ],
+    series: [
+      { label: "epoch" },
+      { label: "train", stroke: colour("--accent"), width: 2 },
+      { label: "validation", stroke: colour("--accent-2"), width: 2, dash: [6, 3] },
+    ],
+  }, [[], [], []], target);
+}
+const charts = {
+  loss: makeChart($("chart-loss"), "Loss", "cross-entropy"),
+  accuracy: makeChart($("chart-accuracy"), "Accuracy", "fraction", [0, 1]),
+};
+new ResizeObserver(() => {
+  for (const [key, chart] of Object.entries(charts)) {
+    const width = Math.max(240, $(`chart-${key}`).clientWidth);
+    if (Math.abs(chart.width - width) > 4) chart.setSize({ width, height: 180 });
+  }
+}).observe($("chart-loss").parentElement);
+
+function plot(history) {
+  const epochs = history.map((h) => h.epoch);
+  charts.loss.setData([epochs, history.map((h) => h.loss), history.map((h) => h.val_loss ?? null)]);
+  charts.accuracy.setData([epochs, history.map((h) => h.accuracy), history.map((h) => h.val_accuracy ?? null)]);
+}
+
+// ---------------------------------------------------------------- fine-tuning
+
+function settings() {
+  const form = new FormData($("settings"));
+  const number = (name) => Number(form.get(name));
+  return {
+    strategy: form.get("strategy"),
+    epochs: number("epochs"),
+    batch_size: number("batch_size"),
+    learning_rate: number("learning_rate"),
+    weight_decay: number("weight_decay"),
+    augment: form.get("augment") === "on",
+    validation_split: number("validation_split"),
+    patience: number("patience"),
+    rehearsal: state.mode === "adapt" ? number("rehearsal") : 0,
+    seed: 1,
+  };
+}
+
+/** Refuse what cannot train before a worker is bothered with it. */
+function checkSettings(s) {
+  const whole = (v) => Number.isInteger(v) && v >= 1;
+  if (!whole(s.epochs)) return "Epochs must be a whole number of at least 1.";
+  if (!whole(s.batch_size)) return "Batch size must be a whole number of at least 1.";
+  if (!(s.learning_rate > 0)) return "The learning rate must be above 0.";
+  if (!(s.weight_decay >= 0)) return "Weight decay must be 0 or more.";
+  if (!(s.validation_split >= 0 && s.validation_split < 1)) return "The validation split must be from 0 to below 1.";
+  if (!(Number.isInteger(s.patience) && s.patience >= 0)) return "Patience must be a whole number (0 turns early stopping off).";
+  if (!(Number.isInteger(s.rehearsal) && s.rehearsal >= 0)) return "Rehearsal must be a whole number, 0 or more.";
+  const t = task();
+  if (t.classes.length < 2) return "Add at least two classes first.";
+  const n = counts();
+  const empty = t.classes.filter((_, i) => n[i] === 0);
+  if (empty.length) return `Draw at least one sample of ${empty.map((c) => `“${c}”`).join(", ")} first.`;
+  return null;
+}
+
+function setTraining(on) {
+  for (const id of ["train", "compare", "device", "arch", "mode-adapt", "mode-new", "reset", "clear-samples"]) $(id).disabled = on;
+  $("stop").disabled = !on;
+  $("settings").inert = on;
+  document.body.dataset.training = String(on);
+}
+
+function clearResults() {
+  $("results-empty").hidden = false;
+  $("summary").replaceChildren();
+  $("comparison").hidden = true;
+  $("comparison").replaceChildren();
+  $("per-class").replaceChildren();
+  $("confusion").replaceChildren();
+  $("per-class-title").hidden = true;
+  $("confusion-title").hidden = true;
+  plot([]);
+}
+
+const percent = (x) => (x == null ? "–" : `${(x * 100).toFixed(1)}%`);
+
+function row(cells, header = false) {
+  const tr = document.createElement("tr");
+  for (const c of cells) {
+    const cell = document.createElement(header ? "th" : "td");
+    cell.textContent = c;
+    tr.append(cell);
+  }
+  return tr;
+}
+
+function showReport(report, device) {
+  $("results-empty").hidden = true;
+  const v = report.validation;
+  const last = report.history.at(-1);
+  const items = [
+    ["Strategy", report.strategy + (report.new_head ? " · new head" : " · pretrained head")],
+    ["Device", device],
+    ["Samples", `${report.train_samples} train · ${report.validation_samples} validation`],
+    ["Epochs", `${report.history.length}${report.early_stopped ? " (stopped early)" : ""}${report.stopped ? " (stopped)" : ""}${report.best_epoch ? `, kept epoch ${report.best_epoch}` : ""}`],
+    ["Speed", last ? `${Math.round(last.samples_per_sec).toLocaleString("en")} samples/s · ${report.seconds.toFixed(1)} s in all` : "–"],
+    ["Validation accuracy", v ? `${percent(report.validation_accuracy_before)} before → ${percent(v.accuracy)} after` : "no validation split"],
+  ];
+  if (report.source_accuracy_before != null) {
+    items.push(["Forgetting (held-out MNIST)", `${percent(report.source_accuracy_before)} before → ${percent(report.source_accuracy_after)} after (${(report.forgetting * 100).toFixed(1)} points)`]);
+  }
+  $("summary").replaceChildren(...items.flatMap(([k, val]) => {
+    const dt = document.createElement("dt");
+    dt.textContent = k;
+    const dd = document.createElement("dd");
+    dd.textContent = val;
+    dd.dataset.key = k;
+    return [dt, dd];
+  }));
+  const names = report.class_names;
+  if (v) {
+    $("per-class-title").hidden = false;
+    $("confusion-title").hidden = false;
+    $("per-class").replaceChildren(
+      row(["class", "precision", "recall", "F1", "samples"], true),
+      ...v.per_class.map((m, i) => row([names[i], m.precision.toFixed(2), m.recall.toFixed(2), m.f1.toFixed(2), String(m.support)])),
+    );
+    const max = Math.max(1, ...v.confusion.flat());
+    $("confusion").replaceChildren(
+      row(["", ...names], true),
+      ...v.confusion.map((counts, truth) => {
+        const tr = row([names[truth], ...counts.map(String)]);
+        tr.firstChild.className = "rowhead";
+        [...tr.children].slice(1).forEach((td, predicted) => {
+          td.className = predicted === truth ? "hit" : counts[predicted] ? "miss" : "";
+          td.style.setProperty("--level", String(counts[predicted] / max));
+        });
+        return tr;
+      }),
+    );
+  }
+}
+
+function showComparison(results) {
+  const box = $("comparison");
+  box.hidden = false;
+  const title = document.createElement("h3");
+  title.textContent = "Validation accuracy by strategy";
+  const list = document.createElement("ul");
+  list.className = "bars compare";
+  for (const { strategy, report } of results) {
+    const accuracy = report.validation?.accuracy ?? report.history.at(-1)?.accuracy ?? 0;
+    const li = document.createElement("li");
+    li.dataset.strategy = strategy;
+    const name = document.createElement("span");
+    name.className = "name";
+    name.textContent = { head: "head only", full: "full", scratch: "scratch" }[strategy];
+    const track = document.createElement("span");
+    track.className = "track";
+    const bar = document.createElement("span");
+    bar.className = "bar";
+    bar.style.width = `${(accuracy * 100).toFixed(1)}%`;
+    track.append(bar);
+    const value = document.createElement("span");
+    value.className = "value";
+    value.textContent = percent(accuracy);
+    li.append(name, track, value);
+    list.append(li);
+  }
+  box.replaceChildren(title, list);
+}
+
+async function fineTune(strategies) {
+  if (busy()) return;
+  const s = settings();
+  const problem = checkSettings(s);
+  if (problem) return say(problem, "error");
+  const t = task();
+  const mode = state.mode;
+  const { images, labels } = flatten(t.samples);
+  const job = {
+    type: "train",
+    pretrained: await pretrainedBytes(state.arch),
+    classes: t.classes,
+    images,
+    labels,
+    settings: s,
+    strategies: strategies ?? [s.strategy],
+    adapt: mode === "adapt",
+  };
+  clearResults();
+  setTraining(true);
+  const results = [];
+  try {
+    await runJob(job, results);
+  } catch (error) {
+    say(`Fine-tuning failed: ${errorText(error)}. Your samples and the model in use are unchanged.`, "error");
+    $("train-status").textContent = "Fine-tuning failed.";
+  } finally {
+    state.training = null;
+    setTraining(false);
+  }
+  if (!results.length) return;
+  if (results.length > 1) showComparison(results);
+  const best = results.reduce((a, b) => ((b.report.validation?.accuracy ?? 0) > (a.report.validation?.accuracy ?? 0) ? b : a));
+  showReport(best.report, best.device);
+  plot(best.report.history);
+  state.weights[mode] = { arch: state.arch, classes: t.classes, bytes: best.weights, origin: `fine-tuned (${best.strategy})` };
+  await saveWeights(mode);
+  await useModel();
+  if (results.length > 1) say(`Compared ${results.length} strategies; using ${best.strategy}, the best on the validation split.`);
+  document.body.dataset.trained = String(Number(document.body.dataset.trained ?? 0) + 1);
+}
+
+/** Run a job on the worker; if WebGPU fails mid-way, finish it on the CPU and say so. */
+async function runJob(job, results) {
+  const trainer = state.trainer;
+  await trainer.ready;
+  const device = trainer.info?.kind === "webgpu" ? `WebGPU${trainer.info.adapter ? ` · ${trainer.info.adapter}` : ""}` : trainer.info?.label ?? "CPU";
+  const started = performance.now();
+  let firstBatch = true;
+  const done = new Promise((resolve, reject) => {
+    const stopListening = trainer.listen((m) => {
+      if (m.type === "progress") {
+        const p = m.progress;
+        if (firstBatch) firstBatch = false;
+        if (p.kind === "batch") {
+          const fraction = (p.epoch - 1 + p.batch / p.batches) / p.epochs;
+          $("progress").value = fraction;
+          $("train-status").textContent = `${m.strategy}: epoch ${p.epoch}/${p.epochs}, batch ${p.batch}/${p.batches} · loss ${p.loss.toFixed(3)} · ${Math.round(p.samples_per_sec).toLocaleString("en")} samples/s`;
+        } else {
+          const history = (state.training.history ??= []);
+          history.push(p);
+          plot(history);
+          $("progress").value = p.epoch / p.epochs;
+        }
+      } else if (m.type === "result") {
+        results.push({ strategy: m.strategy, report: m.report, weights: m.weights, device });
+        state.training.history = [];
+      } else if (m.type === "done") {
+        stopListening();
+        const seconds = ((performance.now() - started) / 1000).toFixed(1);
+        $("train-status").textContent = m.stopped ? `Stopped after ${seconds} s; the best weights so far are kept.` : `Done in ${seconds} s on ${device}.`;
+        $("progress").value = 1;
+        resolve();
+      } else if (m.type === "error" || m.type === "crash") {
+        stopListening();
+        reject(Object.assign(new Error(m.message), { crash: m.type === "crash" }));
+      }
+    });
+  });
+  state.training = { job, history: [] };
+  if (trainer.info?.kind === "webgpu") {
+    $("train-status").textContent = "Starting on WebGPU: the first step compiles its shaders, which can take several seconds…";
+  } else {
+    $("train-status").textContent = "Starting…";
+  }
+  trainer.worker.postMessage(job);
+  try {
+    await done;
+  } catch (error) {
+    if (trainer.info?.kind !== "webgpu") throw error;
+    // The GPU failed (device lost, out of memory, driver error): redo the rest on the CPU.
+    say(`WebGPU failed during fine-tuning (${errorText(error)}); finishing on the CPU.`, "error");
+    $("device").value = "cpu";
+    await startTrainer("cpu");
+    const remaining = job.strategies.filter((s) => !results.some((r) => r.strategy === s));
+    await runJob({ ...job, strategies: remaining }, results);
+  }
+}
+
+$("train").addEventListener("click", () => fineTune(null));
+$("compare").addEventListener("click", () => fineTune(["head", "full", "scratch"]));
+$("stop").addEventListener("click", () => {
+  state.trainer?.worker.postMessage({ type: "stop" });
+  $("train-status").textContent = "Stopping after this batch…";
+});
+
+// ---------------------------------------------------------------- start-up
+
+async function restore() {
+  try {
+    for (const mode of ["adapt", "new"]) {
+      const saved = await store.get(`task:${mode}`);
+      if (saved?.samples) {
+        state.tasks[mode] = {
+          classes: mode === "adapt" ? DIGITS : saved.classes,
+          samples: saved.samples.map((s) => ({ id: state.nextId++, label: s.label, image: new Uint8Array(s.image) })),
+        };
+      }
+      const weights = await store.get(`weights:${mode}`);
+      if (weights?.bytes) state.weights[mode] = weights;
+    }
+    const arch = await store.get("arch");
+    if (arch === "cnn" || arch === "mlp") state.arch = arch;
+    const device = await store.get("device");
+    if (["auto", "webgpu", "cpu"].includes(device)) $("device").value = device;
+  } catch (error) {
+    say(`Saved samples could not be read (${store.describe(error)}); starting empty.`, "error");
+  }
+}
+
+async function start() {
+  const t0 = performance.now();
+  await Promise.all([init(), restore()]);
+  $("arch").value = state.arch;
+  renderSamples();
+  clearResults();
+  const trainer = startTrainer($("device").value);
+  try {
+    await useModel();
+    const ms = Math.round(performance.now() - t0);
+    say(`Pretrained ${state.arch} ready in ${ms} ms. Draw a digit; predictions run on the CPU in this tab, fine-tuning in a background worker.`);
+    document.body.dataset.ready = "true";
+  } catch (error) {
+    say(`Could not load the model: ${errorText(error)}`, "error");
+  }
+  await trainer;
+}
+
+start();

@@ -1,0 +1,156 @@
+//! Fine-tuning in the browser. The page runs this in a Web Worker, so training never blocks
+//! drawing; progress goes out through a callback whose answer can stop the run.
+
+use wasm_bindgen::prelude::*;
+
+use crate::data::Sample;
+use crate::device::{self, DeviceKind, Selected};
+use crate::samples::{self, SampleSet};
+use crate::train::{BatchProgress, Control, EpochSummary, Observer};
+use crate::transfer::{self, Settings, SourceDigits, Task};
+use crate::weights;
+
+use super::js_error;
+
+/// A device to train on, and the MNIST digits used for rehearsal and forgetting.
+#[wasm_bindgen]
+pub struct Workbench {
+    selected: Selected,
+    rehearsal: Vec<Sample>,
+    held_out: Vec<Sample>,
+}
+
+/// The result of one run: its report (JSON) and the fine-tuned weights (burnpack).
+#[wasm_bindgen(getter_with_clone)]
+pub struct FineTuned {
+    pub report: String,
+    pub weights: Vec<u8>,
+}
+
+/// Hands progress to JavaScript as JSON; a falsy answer stops training.
+struct Callback<'a>(&'a js_sys::Function);
+
+impl Callback<'_> {
+    fn send(&self, kind: &str, value: impl serde::Serialize) -> Control {
+        let mut json = serde_json::to_value(value).unwrap_or_default();
+        json["kind"] = serde_json::Value::from(kind);
+        let answer = self
+            .0
+            .call1(&JsValue::NULL, &JsValue::from_str(&json.to_string()));
+        match answer {
+            Ok(go_on) if !go_on.is_truthy() => Control::Stop,
+            _ => Control::Continue,
+        }
+    }
+}
+
+impl Observer for Callback<'_> {
+    fn batch(&mut self, progress: &BatchProgress) -> Control {
+        self.send("batch", progress)
+    }
+    fn epoch(&mut self, summary: &EpochSummary) -> Control {
+        self.send("epoch", summary)
+    }
+}
+
+#[wasm_bindgen]
+impl Workbench {
+    /// Open `device`: "webgpu", "cpu", or "auto" (WebGPU when the browser offers an
+    /// adapter, else the CPU, with the reason kept in `device_reason`).
+    pub async fn open(device: String) -> Result<Workbench, JsError> {
+        let selected = match device.as_str() {
+            "auto" => device::best().await,
+            name => {
+                let kind: DeviceKind = name.parse().map_err(|e: String| JsError::new(&e))?;
+                device::open(kind).await.map_err(js_error)?
+            }
+        };
+        Ok(Workbench {
+            selected,
+            rehearsal: Vec::new(),
+            held_out: Vec::new(),
+        })
+    }
+
+    /// "WebGPU" or "CPU (ndarray)".
+    #[wasm_bindgen(getter)]
+    pub fn device_label(&self) -> String {
+        self.selected.label.clone()
+    }
+
+    /// "webgpu" or "cpu".
+    #[wasm_bindgen(getter)]
+    pub fn device_kind(&self) -> String {
+        match self.selected.kind {
+            DeviceKind::Wgpu => "webgpu",
+            _ => "cpu",
+        }
+        .to_string()
+    }
+
+    /// Why this device and not the other (empty when it was asked for).
+    #[wasm_bindgen(getter)]
+    pub fn device_reason(&self) -> String {
+        self.selected.reason.clone()
+    }
+
+    /// Give the MNIST digits (samples files) mixed in by rehearsal and measured for
+    /// forgetting.
+    pub fn set_source_digits(&mut self, rehearsal: &[u8], held_out: &[u8]) -> Result<(), JsError> {
+        let read = |bytes: &[u8], what: &str| {
+            SampleSet::from_json(bytes)
+                .map(|set| set.samples)
+                .map_err(|e| JsError::new(&format!("the {what} digits: {e}")))
+        };
+        self.rehearsal = read(rehearsal, "rehearsal")?;
+        self.held_out = read(held_out, "held-out")?;
+        Ok(())
+    }
+
+    /// Fine-tune `pretrained` (burnpack or safetensors bytes) on the person's samples
+    /// (`images`: `n × 784` bytes, `labels`: `n` indices into `classes`) with `settings`
+    /// (JSON of [`Settings`]). `on_progress` receives JSON per batch and per epoch and
+    /// returns whether to go on.
+    pub async fn fine_tune(
+        &self,
+        pretrained: Vec<u8>,
+        classes: Vec<String>,
+        images: Vec<u8>,
+        labels: Vec<u8>,
+        settings: String,
+        on_progress: js_sys::Function,
+    ) -> Result<FineTuned, JsError> {
+        let settings: Settings = serde_json::from_str(&settings)
+            .map_err(|e| JsError::new(&format!("bad training settings: {e}")))?;
+        samples::check_classes(&classes).map_err(js_error)?;
+        let samples = samples::from_buffers(&images, &labels, classes.len()).map_err(js_error)?;
+        let device = &self.selected.device;
+        let (pretrained, info) = weights::from_bytes(&pretrained, None, device)
+            .map_err(|e| JsError::new(&format!("cannot load the weights: {e}")))?;
+        let task = Task {
+            class_names: &classes,
+            samples: &samples,
+        };
+        let source = SourceDigits {
+            rehearsal: &self.rehearsal,
+            held_out: &self.held_out,
+        };
+        let mut observer = Callback(&on_progress);
+        let tuned = transfer::fine_tune(
+            &pretrained,
+            &info,
+            task,
+            &settings,
+            source,
+            device,
+            &mut observer,
+        )
+        .await
+        .map_err(js_error)?;
+        let weights = weights::to_burnpack_async(&tuned.model, &tuned.info)
+            .await
+            .map_err(js_error)?;
+        let report = serde_json::to_string(&tuned.report).map_err(js_error)?;
+        Ok(FineTuned { report, weights })
+    }
+}

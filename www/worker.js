@@ -1,0 +1,81 @@
+// Fine-tuning off the main thread: this worker runs the same wasm as the page and reports
+// progress by message. Messages in: open, train, stop. Out: ready, progress, result, done, error.
+import init, { Workbench } from "../digit-transfer.js";
+
+const loaded = init();
+let bench = null;
+let stopRequested = false;
+let sourceLoaded = false;
+
+async function adapterName() {
+  try {
+    const adapter = await navigator.gpu?.requestAdapter();
+    const info = adapter?.info;
+    if (!info) return "";
+    return info.description || [info.vendor, info.architecture].filter(Boolean).join(" ");
+  } catch {
+    return "";
+  }
+}
+
+async function loadSourceDigits() {
+  if (sourceLoaded) return;
+  const fetchBytes = async (name) => {
+    const response = await fetch(new URL(`data/${name}`, import.meta.url));
+    if (!response.ok) throw new Error(`${name}: HTTP ${response.status}`);
+    return new Uint8Array(await response.arrayBuffer());
+  };
+  const [rehearsal, heldOut] = await Promise.all([fetchBytes("rehearsal.json"), fetchBytes("heldout.json")]);
+  bench.set_source_digits(rehearsal, heldOut);
+  sourceLoaded = true;
+}
+
+async function train({ pretrained, classes, images, labels, settings, strategies, adapt }) {
+  if (adapt) await loadSourceDigits();
+  for (const strategy of strategies) {
+    if (stopRequested) break;
+    let lastPost = 0;
+    const onProgress = (json) => {
+      const now = performance.now();
+      const progress = JSON.parse(json);
+      // Every epoch, but batches at most ten times a second: the page only needs a live figure.
+      if (progress.kind === "epoch" || now - lastPost > 100) {
+        lastPost = now;
+        postMessage({ type: "progress", strategy, progress });
+      }
+      return !stopRequested;
+    };
+    const run = { ...settings, strategy };
+    const result = await bench.fine_tune(pretrained, classes, images, labels, JSON.stringify(run), onProgress);
+    const weights = result.weights;
+    postMessage({ type: "result", strategy, report: JSON.parse(result.report), weights }, [weights.buffer]);
+    result.free();
+  }
+}
+
+onmessage = async ({ data }) => {
+  if (data.type === "stop") {
+    stopRequested = true;
+    return;
+  }
+  try {
+    await loaded;
+    if (data.type === "open") {
+      bench = await Workbench.open(data.device);
+      const kind = bench.device_kind;
+      postMessage({
+        type: "ready",
+        kind,
+        label: bench.device_label,
+        reason: bench.device_reason,
+        adapter: kind === "webgpu" ? await adapterName() : "",
+      });
+    } else if (data.type === "train") {
+      stopRequested = false;
+      await train(data);
+      postMessage({ type: "done", stopped: stopRequested });
+    }
+  } catch (error) {
+    postMessage({ type: "error", during: data.type, message: String(error?.message ?? error) });
+  }
+};
