@@ -1,7 +1,7 @@
 // The page's DOM glue: drawing, samples, storage, charts and the worker's messages. Every
 // number about the network (preprocessing, predictions, training, metrics, file formats) comes
 // from the wasm library.
-import init, { DigitModel, decode_samples, encode_samples } from "../digit-transfer.js";
+import init, { DigitModel, canvas_to_image, decode_samples, encode_samples } from "../digit-transfer.js";
 import uPlot from "../uPlot.esm.js";
 import * as store from "./store.js";
 import { Pad } from "./pad.js";
@@ -19,7 +19,6 @@ const state = {
   pretrained: new Map(), // arch → burnpack bytes
   weights: { adapt: null, new: null }, // fine-tuned or loaded: { arch, classes, bytes, origin }
   model: null, // DigitModel on the CPU, for live predictions
-  seen: null, // the 28×28 image of the current drawing
   trainer: null,
   training: null,
   nextId: 1,
@@ -76,8 +75,7 @@ let predicting = Promise.resolve();
 function predict() {
   predicting = predicting.then(async () => {
     if (pad.isEmpty()) {
-      state.seen = null;
-      showSeen(null);
+          showSeen(null);
       $("bars").replaceChildren();
       $("guess").textContent = state.mode === "adapt" ? "Draw a digit." : "Draw a sample.";
       return;
@@ -86,15 +84,13 @@ function predict() {
     const { data, width, height } = pad.pixels();
     try {
       const p = await state.model.predict_canvas(new Uint8Array(data.buffer), width, height);
-      state.seen = p.image;
       showSeen(p.image);
       const names = state.model.class_names;
       $("guess").textContent = `It looks like ${names[p.best]}.`;
       showBars(names, p.probabilities, p.best);
       p.free();
     } catch (error) {
-      state.seen = null;
-      $("guess").textContent = errorText(error);
+          $("guess").textContent = errorText(error);
     }
   });
   return predicting;
@@ -216,9 +212,17 @@ async function saveTask(mode = state.mode) {
 
 function addSample(label) {
   if (busy()) return say("Wait for fine-tuning to finish before changing the samples.", "error");
-  if (!state.seen) return say("Draw something first, then label it.", "error");
+  if (pad.isEmpty()) return say("Draw something first, then label it.", "error");
+  let image;
+  try {
+    // The drawing as it is now, preprocessed exactly as for a prediction.
+    const { data, width, height } = pad.pixels();
+    image = canvas_to_image(new Uint8Array(data.buffer), width, height);
+  } catch (error) {
+    return say(`This drawing cannot be used: ${errorText(error)}`, "error");
+  }
   const t = task();
-  t.samples.push({ id: state.nextId++, label, image: new Uint8Array(state.seen) });
+  t.samples.push({ id: state.nextId++, label, image });
   say(`Added a sample of ${t.classes[label]}.`);
   pad.clear();
   renderSamples();
@@ -492,13 +496,14 @@ function showBadge(ready) {
   badge.dataset.device = ready.kind;
   const name = ready.kind === "webgpu" ? `WebGPU${ready.adapter ? ` · ${ready.adapter}` : ""}` : ready.label;
   badge.textContent = name;
-  badge.title = ready.reason ? `Fine-tuning runs on ${name}: ${ready.reason}` : `Fine-tuning runs on ${name}`;
+  badge.title = ready.reason ? `Fine-tuning runs on ${name}: ${ready.detail}` : `Fine-tuning runs on ${name}`;
   $("device-reason")?.remove();
   if (ready.reason) {
     const why = document.createElement("span");
     why.id = "device-reason";
     why.className = "why";
-    why.textContent = ready.reason.startsWith("no ") ? ready.reason : `(${ready.reason})`;
+    why.textContent = ready.reason;
+    why.title = ready.detail;
     badge.after(why);
   }
 }
@@ -565,9 +570,10 @@ function makeChart(target, title, yLabel, range) {
     title,
     width,
     height: 180,
+    legend: { live: false },
     scales: { x: { time: false }, y: range ? { range } : {} },
     axes: [
-      { label: "epoch", stroke: colour("--ink"), grid: { stroke: colour("--grid") } },
+      { label: "epoch", stroke: colour("--ink"), grid: { stroke: colour("--grid") }, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500] },
       { label: yLabel, stroke: colour("--ink"), grid: { stroke: colour("--grid") } },
     ],
     series: [
@@ -792,15 +798,16 @@ async function runJob(job, results) {
       if (m.type === "progress") {
         const p = m.progress;
         if (firstBatch) firstBatch = false;
+        const strategies = job.strategies;
+        const overall = (fraction) => (strategies.indexOf(m.strategy) + fraction) / strategies.length;
         if (p.kind === "batch") {
-          const fraction = (p.epoch - 1 + p.batch / p.batches) / p.epochs;
-          $("progress").value = fraction;
+          $("progress").value = overall((p.epoch - 1 + p.batch / p.batches) / p.epochs);
           $("train-status").textContent = `${m.strategy}: epoch ${p.epoch}/${p.epochs}, batch ${p.batch}/${p.batches} · loss ${p.loss.toFixed(3)} · ${Math.round(p.samples_per_sec).toLocaleString("en")} samples/s`;
         } else {
           const history = (state.training.history ??= []);
           history.push(p);
           plot(history);
-          $("progress").value = p.epoch / p.epochs;
+          $("progress").value = overall(p.epoch / job.settings.epochs);
         }
       } else if (m.type === "result") {
         results.push({ strategy: m.strategy, report: m.report, weights: m.weights, device });

@@ -7,6 +7,17 @@ let bench = null;
 let stopRequested = false;
 let sourceLoaded = false;
 
+/** Why there is no WebGPU, in a few words (the library's reason is long and technical). */
+async function whyNoWebGpu(detail) {
+  if (!navigator.gpu) return "this browser has no WebGPU";
+  try {
+    if (!(await navigator.gpu.requestAdapter())) return "no WebGPU adapter";
+  } catch {
+    return "no WebGPU adapter";
+  }
+  return detail;
+}
+
 async function adapterName() {
   try {
     const adapter = await navigator.gpu?.requestAdapter();
@@ -67,7 +78,8 @@ onmessage = async ({ data }) => {
         type: "ready",
         kind,
         label: bench.device_label,
-        reason: bench.device_reason,
+        reason: bench.device_reason ? await whyNoWebGpu(bench.device_reason) : "",
+        detail: bench.device_reason,
         adapter: kind === "webgpu" ? await adapterName() : "",
       });
     } else if (data.type === "train") {

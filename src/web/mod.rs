@@ -9,7 +9,7 @@ pub mod predictor;
 pub mod samples;
 pub mod workbench;
 
-pub use predictor::{DigitModel, Prediction};
+pub use predictor::{DigitModel, Prediction, canvas_to_image};
 pub use samples::{SampleBuffers, decode_samples, encode_samples};
 pub use workbench::{FineTuned, Workbench};
 

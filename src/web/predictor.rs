@@ -14,6 +14,19 @@ use crate::weights::{self, Format, WeightsInfo};
 
 use super::js_error;
 
+/// The 28×28 MNIST-style image (bright ink on black) that the network sees of an RGBA canvas.
+#[wasm_bindgen]
+pub fn canvas_to_image(rgba: &[u8], width: usize, height: usize) -> Result<Vec<u8>, JsError> {
+    let canvas = Canvas {
+        width,
+        height,
+        format: PixelFormat::Rgba,
+        polarity: Polarity::Auto,
+        pixels: rgba,
+    };
+    Ok(preprocess::to_mnist(&canvas).map_err(js_error)?.to_vec())
+}
+
 /// A pretrained classifier living on a device (WebGPU or the CPU).
 #[wasm_bindgen]
 pub struct DigitModel {
@@ -94,15 +107,8 @@ impl DigitModel {
         width: usize,
         height: usize,
     ) -> Result<Prediction, JsError> {
-        let canvas = Canvas {
-            width,
-            height,
-            format: PixelFormat::Rgba,
-            polarity: Polarity::Auto,
-            pixels: &rgba,
-        };
-        let image = preprocess::to_mnist(&canvas).map_err(|e| JsError::new(&e.to_string()))?;
-        self.predict_image(image.to_vec()).await
+        self.predict_image(canvas_to_image(&rgba, width, height)?)
+            .await
     }
 
     /// Classify a 28×28 MNIST-style image (bright ink on black).

@@ -1,0 +1,124 @@
+// Shared set-up of the end-to-end tests: a static server for the built page, headless
+// Chromium with or without WebGPU, and a hand that draws digits with real mouse moves.
+import { createServer } from "node:http";
+import { mkdir, readFile } from "node:fs/promises";
+import { extname, join, normalize } from "node:path";
+import { chromium } from "playwright-core";
+
+const root = new URL("../../", import.meta.url).pathname;
+export const dist = process.env.DIGIT_TRANSFER_DIST ?? join(root, "dist");
+export const artifacts = process.env.DIGIT_TRANSFER_ARTIFACTS ?? join(root, "target", "e2e");
+const types = {
+  ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm",
+  ".css": "text/css", ".json": "application/json",
+};
+
+/** Serve `dist` on 127.0.0.1; returns { origin, close }. */
+export async function serve() {
+  const server = createServer(async (req, res) => {
+    let path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname)).replace(/^\/+/, "");
+    if (path === "" || path === ".") path = "index.html";
+    if (path.startsWith("..")) return res.writeHead(403).end();
+    try {
+      const body = await readFile(join(dist, path));
+      res.writeHead(200, { "content-type": types[extname(path)] ?? "application/octet-stream" });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { origin: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
+}
+
+const flags = [
+  "--no-sandbox", "--disable-background-networking", "--disable-component-update",
+  "--disable-sync", "--disable-quic", "--no-first-run",
+];
+
+/** Headless Chromium; `webgpu` adds the flag that exposes SwiftShader's WebGPU adapter. */
+export function launch({ webgpu = false } = {}) {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: [...flags, ...(webgpu ? ["--enable-unsafe-webgpu"] : [])],
+  });
+}
+
+/**
+ * A page that records failures: requests leaving `origin`, uncaught errors, console errors,
+ * and main-thread long tasks (PerformanceObserver `longtask`).
+ */
+export async function open(context, origin) {
+  const page = await context.newPage();
+  const watch = { foreign: [], errors: [] };
+  page.on("request", (r) => { if (!r.url().startsWith(origin) && !r.url().startsWith("blob:") && !r.url().startsWith("data:")) watch.foreign.push(r.url()); });
+  page.on("pageerror", (e) => watch.errors.push(String(e)));
+  page.on("console", (m) => { if (m.type() === "error") watch.errors.push(m.text()); });
+  await page.addInitScript(() => {
+    window.__longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.__longTasks.push({ start: e.startTime, duration: e.duration });
+    }).observe({ type: "longtask", buffered: true });
+  });
+  await page.goto(origin);
+  await page.waitForSelector("body[data-ready=true]", { timeout: 120_000 });
+  await page.waitForFunction(() => document.querySelector("#badge")?.dataset.device !== "none", null, { timeout: 120_000 });
+  return { page, watch };
+}
+
+export async function screenshot(page, name) {
+  await mkdir(artifacts, { recursive: true });
+  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+}
+
+/** The shipped held-out MNIST digits: { classes, samples: [{ label, image: Uint8Array }] }. */
+export async function heldOutDigits() {
+  const file = JSON.parse(await readFile(join(root, "www", "data", "heldout.json"), "utf8"));
+  return file.samples.map((s) => ({ label: s.label, image: Buffer.from(s.image, "base64") }));
+}
+
+/**
+ * Trace a 28×28 image's ink on the pad with the mouse: one stroke along each run of inked
+ * pixels in each row. `transpose` swaps rows and columns (a "personal" style the pretrained
+ * network has never seen).
+ */
+export async function drawImage(page, image, { transpose = false } = {}) {
+  await page.locator("#pad").scrollIntoViewIfNeeded();
+  const box = await page.locator("#pad").boundingBox();
+  const at = (x, y) => [box.x + ((x + 0.5) / 28) * box.width, box.y + ((y + 0.5) / 28) * box.height];
+  const ink = (x, y) => (transpose ? image[x * 28 + y] : image[y * 28 + x]) > 100;
+  for (let y = 0; y < 28; y += 1) {
+    let x = 0;
+    while (x < 28) {
+      if (!ink(x, y)) { x += 1; continue; }
+      const start = x;
+      while (x < 28 && ink(x, y)) x += 1;
+      await page.mouse.move(...at(start, y));
+      await page.mouse.down();
+      await page.mouse.move(...at(x - 1, y), { steps: 2 });
+      await page.mouse.up();
+    }
+  }
+}
+
+/** Draw a polyline given in 0..1 pad coordinates as one stroke. */
+export async function drawStroke(page, points) {
+  await page.locator("#pad").scrollIntoViewIfNeeded();
+  const box = await page.locator("#pad").boundingBox();
+  const at = ([x, y]) => [box.x + x * box.width, box.y + y * box.height];
+  await page.mouse.move(...at(points[0]));
+  await page.mouse.down();
+  for (const p of points.slice(1)) await page.mouse.move(...at(p), { steps: 4 });
+  await page.mouse.up();
+}
+
+/** The class the page currently predicts (the highlighted bar's name). */
+export async function predicted(page) {
+  await page.waitForFunction(() => document.querySelector("#bars li.top") !== null, null, { timeout: 60_000 });
+  return page.textContent("#bars li.top .name");
+}
+
+/** Long tasks (ms) that started after `since` (a performance.now() value in the page). */
+export async function longTasksSince(page, since) {
+  return page.evaluate((t) => window.__longTasks.filter((e) => e.start >= t).map((e) => e.duration), since);
+}
