@@ -180,3 +180,108 @@ async fn webgpu_or_cpu_fallback_as_expected() {
         _ => forward_and_train(&selected.device).await,
     }
 }
+
+/// The value of a page call, or a panic with the JavaScript error's message.
+fn ok<T>(result: Result<T, wasm_bindgen::JsError>) -> T {
+    result.unwrap_or_else(|e| panic!("{:?}", wasm_bindgen::JsValue::from(e)))
+}
+
+/// The page's boundary, as the worker and the page call it: fine-tune from burnpack bytes
+/// with progress and stop, load the result for prediction, and write and read samples files.
+#[wasm_bindgen_test]
+async fn page_boundary_fine_tunes_predicts_and_moves_samples() {
+    use digit_transfer::web::{
+        DigitModel, Workbench, canvas_to_image, decode_samples, encode_samples,
+    };
+
+    let bench = ok(Workbench::open("auto".into()).await);
+    let expected = match option_env!("DIGIT_TRANSFER_WEBGPU") {
+        Some("required") => Some("webgpu"),
+        Some("absent") => Some("cpu"),
+        _ => None,
+    };
+    if let Some(kind) = expected {
+        assert_eq!(bench.device_kind(), kind, "{}", bench.device_reason());
+    }
+    let cpu = device::cpu();
+    let pretrained = Classifier::new(Architecture::Cnn, 10, &cpu);
+    let bytes =
+        weights::to_burnpack(&pretrained, &WeightsInfo::digits(Architecture::Cnn)).expect("encode");
+    let classes = vec!["top".to_string(), "bottom".to_string()];
+    let samples = halves(24);
+    let images: Vec<u8> = samples.iter().flat_map(|s| s.image).collect();
+    let labels: Vec<u8> = samples.iter().map(|s| s.label as u8).collect();
+    let settings = r#"{"strategy":"head","epochs":4,"batch_size":8,"learning_rate":0.01,
+        "validation_split":0.25,"patience":0,"augment":false}"#;
+
+    let go_on = js_sys::Function::new_with_args("json", "JSON.parse(json); return true;");
+    let tuned = ok(bench
+        .fine_tune(
+            bytes.clone(),
+            classes.clone(),
+            images.clone(),
+            labels.clone(),
+            settings.into(),
+            go_on,
+        )
+        .await);
+    let report: serde_json::Value = serde_json::from_str(&tuned.report).expect("report JSON");
+    let history = report["history"].as_array().expect("history");
+    assert_eq!(history.len(), 4);
+    assert!(history[3]["loss"].as_f64() < history[0]["loss"].as_f64());
+    assert!(report["validation"]["accuracy"].as_f64().expect("accuracy") > 0.9);
+    assert_eq!(report["new_head"], true);
+
+    let model = ok(DigitModel::load(tuned.weights.clone(), "cpu".into()).await);
+    assert_eq!(model.class_names(), classes);
+    let top = ok(model.predict_image(samples[0].image.to_vec()).await);
+    assert_eq!((top.best, top.probabilities.len()), (0, 2));
+
+    // A falsy answer from the progress callback stops the run at once.
+    let stop = js_sys::Function::new_with_args("json", "return false;");
+    let stopped = ok(bench
+        .fine_tune(
+            bytes,
+            classes.clone(),
+            images.clone(),
+            labels.clone(),
+            settings.into(),
+            stop,
+        )
+        .await);
+    let report: serde_json::Value = serde_json::from_str(&stopped.report).expect("report JSON");
+    assert_eq!(report["stopped"], true);
+    assert!(report["history"].as_array().expect("history").is_empty());
+
+    // Samples files: what the page writes it reads back; bad ones are refused with a reason.
+    let json = ok(encode_samples(classes.clone(), &images, &labels));
+    let decoded = ok(decode_samples(json.as_bytes()));
+    assert_eq!(
+        (decoded.classes, decoded.images, decoded.labels),
+        (classes, images, labels)
+    );
+    let err = decode_samples(b"{\"format\": \"other\"}")
+        .err()
+        .expect("refused");
+    let message = format!("{:?}", wasm_bindgen::JsValue::from(err));
+    assert!(
+        message.contains("not a digit-transfer samples file"),
+        "{message}"
+    );
+
+    // The canvas preprocessing the page uses for labels: a drawn bar, and an empty canvas.
+    let (w, h) = (100, 80);
+    let mut rgba = vec![255u8; w * h * 4];
+    for y in 20..60 {
+        for x in 45..55 {
+            rgba[(y * w + x) * 4..(y * w + x) * 4 + 3].fill(0);
+        }
+    }
+    let image = ok(canvas_to_image(&rgba, w, h));
+    assert_eq!(image.len(), IMAGE_PIXELS);
+    assert!(
+        image[14 * 28 + 14] > 200,
+        "the bar is centred, bright on black"
+    );
+    assert!(canvas_to_image(&vec![255u8; w * h * 4], w, h).is_err());
+}
