@@ -619,6 +619,21 @@ function settings() {
   };
 }
 
+$("settings").addEventListener("change", () => {
+  const { rehearsal, ...rest } = settings();
+  store.put("settings", { ...rest, rehearsal: Number(new FormData($("settings")).get("rehearsal")) }).catch(() => {});
+});
+
+function restoreSettings(saved) {
+  const form = $("settings");
+  for (const [name, value] of Object.entries(saved ?? {})) {
+    const field = form.elements.namedItem(name);
+    if (!field || name === "seed") continue;
+    if (field.type === "checkbox") field.checked = Boolean(value);
+    else field.value = String(value);
+  }
+}
+
 /** Refuse what cannot train before a worker is bothered with it. */
 function checkSettings(s) {
   const whole = (v) => Number.isInteger(v) && v >= 1;
@@ -673,7 +688,7 @@ function showReport(report, device) {
   const v = report.validation;
   const last = report.history.at(-1);
   const items = [
-    ["Strategy", report.strategy + (report.new_head ? " · new head" : " · pretrained head")],
+    ["Strategy", `${{ head: "head only", full: "full", scratch: "from scratch" }[report.strategy]} · ${report.strategy === "scratch" ? "fresh weights" : report.new_head ? "new head on the pretrained backbone" : "pretrained head"}`],
     ["Device", device],
     ["Samples", `${report.train_samples} train · ${report.validation_samples} validation`],
     ["Epochs", `${report.history.length}${report.early_stopped ? " (stopped early)" : ""}${report.stopped ? " (stopped)" : ""}${report.best_epoch ? `, kept epoch ${report.best_epoch}` : ""}`],
@@ -761,6 +776,8 @@ async function fineTune(strategies) {
     settings: s,
     strategies: strategies ?? [s.strategy],
     adapt: mode === "adapt",
+    // Fault injection for the end-to-end tests (see worker.js).
+    fault: new URLSearchParams(location.search).get("fault"),
   };
   clearResults();
   setTraining(true);
@@ -808,6 +825,8 @@ async function runJob(job, results) {
           history.push(p);
           plot(history);
           $("progress").value = overall(p.epoch / job.settings.epochs);
+          const validation = p.val_accuracy == null ? "" : ` · validation accuracy ${percent(p.val_accuracy)}`;
+          $("train-status").textContent = `${m.strategy}: epoch ${p.epoch}/${job.settings.epochs} done · loss ${p.loss.toFixed(3)}${validation} · ${Math.round(p.samples_per_sec).toLocaleString("en")} samples/s`;
         }
       } else if (m.type === "result") {
         results.push({ strategy: m.strategy, report: m.report, weights: m.weights, device });
@@ -868,6 +887,7 @@ async function restore() {
     }
     const arch = await store.get("arch");
     if (arch === "cnn" || arch === "mlp") state.arch = arch;
+    restoreSettings(await store.get("settings"));
     const device = await store.get("device");
     if (["auto", "webgpu", "cpu"].includes(device)) $("device").value = device;
   } catch (error) {

@@ -41,7 +41,18 @@ async function loadSourceDigits() {
   sourceLoaded = true;
 }
 
-async function train({ pretrained, classes, images, labels, settings, strategies, adapt }) {
+/**
+ * Fault injection for tests (`?fault=lose-device` on the page): after the first epoch on
+ * WebGPU the worker dies as it would when the GPU device is lost, and the page must finish
+ * on the CPU.
+ */
+function injectFault(fault, progress) {
+  if (fault === "lose-device" && bench.device_kind === "webgpu" && progress.kind === "epoch") {
+    setTimeout(() => { throw new Error("the GPU device was lost (simulated)"); });
+  }
+}
+
+async function train({ pretrained, classes, images, labels, settings, strategies, adapt, fault }) {
   if (adapt) await loadSourceDigits();
   for (const strategy of strategies) {
     if (stopRequested) break;
@@ -49,11 +60,11 @@ async function train({ pretrained, classes, images, labels, settings, strategies
     const onProgress = (json) => {
       const now = performance.now();
       const progress = JSON.parse(json);
+      if (fault) injectFault(fault, progress);
       // Every epoch, but batches at most ten times a second: the page only needs a live figure.
-      if (progress.kind === "epoch" || now - lastPost > 100) {
-        lastPost = now;
-        postMessage({ type: "progress", strategy, progress });
-      }
+      const due = progress.kind === "epoch" || now - lastPost > 100;
+      if (due) postMessage({ type: "progress", strategy, progress });
+      if (due && progress.kind === "batch") lastPost = now;
       return !stopRequested;
     };
     const run = { ...settings, strategy };

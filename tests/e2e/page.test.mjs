@@ -138,7 +138,7 @@ function symbol(kind, k) {
 test("CPU: a new task with two classes of my own trains a two-class head", { timeout: 600_000 }, async () => {
   const browser = await launch();
   try {
-    const context = await browser.newContext({ viewport: { width: 420, height: 900 } });
+    const context = await browser.newContext({ viewport: { width: 420, height: 900 }, colorScheme: "dark", acceptDownloads: true });
     const { page, watch } = await open(context, server.origin);
     await page.click("#mode-new");
     // Class names are text, never markup.
@@ -170,7 +170,32 @@ test("CPU: a new task with two classes of my own trains a two-class head", { tim
     await page.click("#clear");
     for (const stroke of symbol("cross", 12)) await drawStroke(page, stroke);
     assert.equal(await predicted(page), "✗");
-    await screenshot(page, "5-new-task-phone");
+    await screenshot(page, "5-new-task-phone-dark");
+
+    // The two-class weights leave as safetensors and come back: after a reset to the
+    // pretrained digits, loading the file brings the ✓ / ✗ head back.
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#export-safetensors")]);
+    const weightsFile = join(artifacts, "two-class.safetensors");
+    await download.saveAs(weightsFile);
+    await page.click("#reset");
+    await page.waitForFunction(() => /pretrained/.test(document.querySelector("#weights-info").textContent));
+    await page.setInputFiles("#load-weights", weightsFile);
+    await page.waitForFunction(() => /loaded from two-class\.safetensors/.test(document.querySelector("#weights-info").textContent));
+    assert.equal(await predicted(page), "✗");
+    // A file that is not weights is refused, and the model in use stays.
+    await page.setInputFiles("#load-weights", { name: "junk.bpk", mimeType: "application/octet-stream", buffer: Buffer.from("not weights at all") });
+    await page.waitForFunction(() => /Could not load the weights/.test(document.querySelector("#status").textContent));
+    assert.match(await page.textContent("#weights-info"), /loaded from two-class\.safetensors/);
+
+    // Stop ends a long run early and keeps what it has.
+    await setSettings(page, { strategy: "full", epochs: 5000 });
+    const trained = Number(await page.getAttribute("body", "data-trained"));
+    await page.click("#train");
+    await page.waitForFunction(() => /epoch [2-9]\d*\/5000/.test(document.querySelector("#train-status").textContent), null, { timeout: 120_000 });
+    await page.click("#stop");
+    await page.waitForFunction((n) => Number(document.body.dataset.trained) > n, trained, { timeout: 120_000 });
+    assert.match(await page.textContent("#train-status"), /^Stopped after/);
+    assert.match(await summary(page, "Epochs"), /\(stopped\)/);
     assert.equal(await page.evaluate(() => window.__xss), undefined);
     assert.deepEqual(watch.foreign, []);
     assert.deepEqual(watch.errors, []);
@@ -199,6 +224,19 @@ test("WebGPU: the badge names the adapter, and fine-tuning runs on it", { timeou
     assert.match(await page.textContent("#train-status"), /Done in .* on WebGPU/);
     assert.match(await summary(page, "Device"), /^WebGPU/);
     await screenshot(page, "6-webgpu");
+
+    // The GPU device is lost in the middle of fine-tuning: the run finishes on the CPU, the
+    // badge says so, and the samples are all there.
+    await page.goto(`${server.origin}/?fault=lose-device`);
+    await page.waitForSelector("body[data-ready=true]");
+    await page.waitForFunction(() => document.querySelector("#badge").dataset.device === "webgpu", null, { timeout: 120_000 });
+    await setSettings(page, { strategy: "head", epochs: 3, validation_split: 0.5, patience: 0, augment: false });
+    await fineTune(page);
+    assert.match(await page.textContent("#status"), /WebGPU failed during fine-tuning \(.*device was lost.*\); finishing on the CPU/);
+    assert.match(await page.textContent("#badge"), /CPU \(ndarray\)/);
+    assert.match(await summary(page, "Device"), /CPU/);
+    assert.match(await page.textContent("#sample-count"), /^20 samples/);
+    watch.errors = watch.errors.filter((e) => !/device was lost \(simulated\)/.test(e));
     assert.deepEqual(watch.foreign, []);
     assert.deepEqual(watch.errors, []);
   } finally {
