@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A quick, unoptimised copy of the page in $1 (default /tmp/digit-transfer-dist) for
-# iterating on it: the release wasm without Trunk's wasm-opt pass (minutes on 2 cores).
+# iterating on it: the release wasm builds (CPU and WebGPU) without wasm-opt (minutes on 2 cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -10,4 +10,5 @@ mkdir -p "$out"
 wasm-bindgen --target web --out-dir "$out" --out-name digit-transfer \
   "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/digit_transfer.wasm"
 cp -r index.html www node_modules/uplot/dist/uPlot.esm.js node_modules/uplot/dist/uPlot.min.css "$out/"
+TRUNK_STAGING_DIR="$out" TRUNK_PROFILE=release WASM_OPT=0 scripts/gpu-build.sh
 echo "$out"

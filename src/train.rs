@@ -388,6 +388,112 @@ pub fn compose_batch(
     batch
 }
 
+/// Distorted copies of each sample whose features a frozen backbone computes once, when
+/// training with augmentation: each epoch then draws one copy per sample.
+pub const FROZEN_AUGMENTED_COPIES: usize = 4;
+
+/// A frozen backbone's features, computed once before the first epoch: every epoch after that
+/// only runs the head, which is what makes head-only fine-tuning fast.
+struct FeatureCache {
+    /// `[copies × n, features]`: copy `c` of sample `i` is row `c × n + i`.
+    train: Tensor<2>,
+    copies: usize,
+    n: usize,
+    /// Validation features and labels.
+    validation: Option<(Tensor<2>, Tensor<1, Int>)>,
+}
+
+/// Features of `images` through `model`'s backbone (no gradients), in chunks.
+fn features<'a>(
+    model: &Classifier,
+    images: impl ExactSizeIterator<Item = &'a [u8; IMAGE_PIXELS]>,
+    device: &Device,
+) -> Tensor<2> {
+    let images: Vec<&[u8; IMAGE_PIXELS]> = images.collect();
+    let chunks = images
+        .chunks(256)
+        .map(|chunk| {
+            model
+                .backbone
+                .forward(images_tensor(chunk.iter().copied(), device))
+        })
+        .collect();
+    Tensor::cat(chunks, 0)
+}
+
+impl FeatureCache {
+    fn new(
+        model: &Classifier,
+        samples: &[Sample],
+        validation: &[Sample],
+        augmentation: Option<&Augmentation>,
+        rng: &mut StdRng,
+        device: &Device,
+    ) -> Self {
+        let model = model.valid();
+        let copies = if augmentation.is_some() {
+            FROZEN_AUGMENTED_COPIES
+        } else {
+            1
+        };
+        let train = (0..copies)
+            .map(|_| match augmentation {
+                Some(aug) => {
+                    let images: Vec<[u8; IMAGE_PIXELS]> =
+                        samples.iter().map(|s| aug.apply(&s.image, rng)).collect();
+                    features(&model, images.iter(), device)
+                }
+                None => features(&model, samples.iter().map(|s| &s.image), device),
+            })
+            .collect();
+        let validation = (!validation.is_empty()).then(|| {
+            let labels: Vec<usize> = validation.iter().map(|s| s.label).collect();
+            (
+                features(&model, validation.iter().map(|s| &s.image), device),
+                labels_tensor(&labels, device),
+            )
+        });
+        FeatureCache {
+            train: Tensor::cat(train, 0).autodiff(),
+            copies,
+            n: samples.len(),
+            validation,
+        }
+    }
+
+    /// The features of the samples at `chunk`, one random copy of each.
+    fn batch(&self, chunk: &[usize], rng: &mut StdRng, device: &Device) -> Tensor<2> {
+        let rows: Vec<i64> = chunk
+            .iter()
+            .map(|&i| {
+                let copy = if self.copies > 1 {
+                    rng.random_range(0..self.copies)
+                } else {
+                    0
+                };
+                (copy * self.n + i) as i64
+            })
+            .collect();
+        let rows = Tensor::<1, Int>::from_data(TensorData::new(rows, [chunk.len()]), device);
+        self.train.clone().select(0, rows)
+    }
+
+    /// Mean validation loss and accuracy of `head` on the cached validation features.
+    async fn measure(&self, model: &Classifier) -> Result<Option<(f32, f32)>, TrainError> {
+        let Some((features, targets)) = &self.validation else {
+            return Ok(None);
+        };
+        let head = model.head.valid();
+        let logits = head.forward(features.clone());
+        let n = targets.dims()[0];
+        let loss = CrossEntropyLossConfig::new()
+            .init(&logits.device())
+            .forward(logits.clone(), targets.clone());
+        let (loss, hits) = read_loss_and_hits(loss, count_hits(logits, targets.clone())).await?;
+        Ok(Some((loss, hits as f32 / n.max(1) as f32)))
+    }
+}
+
 fn adam(config: &TrainConfig) -> burn::optim::ModuleOptimizer {
     AdamConfig::new()
         .with_weight_decay(
@@ -457,6 +563,18 @@ pub async fn fit(
     let (mut head_optimizer, mut backbone_optimizer) = (adam(config), adam(config));
     let loss_fn = CrossEntropyLossConfig::new().init(&autodiff);
     let mut rng = StdRng::seed_from_u64(config.seed);
+    // A frozen backbone gives the same features every epoch (for each distorted copy): compute
+    // them once. Rehearsal draws fresh source digits per batch, so it keeps the full path.
+    let cache = (config.backbone == BackboneMode::Frozen && config.rehearsal == 0).then(|| {
+        FeatureCache::new(
+            model,
+            samples,
+            validation,
+            config.augmentation.as_ref(),
+            &mut rng,
+            device,
+        )
+    });
     let mut order: Vec<usize> = (0..samples.len()).collect();
     let batches = samples.len().div_ceil(config.batch_size);
     let mut history = Vec::with_capacity(config.epochs);
@@ -485,25 +603,39 @@ pub async fn fit(
         let started = Instant::now();
         let (mut loss_sum, mut correct, mut seen) = (0f64, 0usize, 0usize);
         for (index, chunk) in order.chunks(config.batch_size).enumerate() {
-            let batch = compose_batch(
-                samples,
-                chunk,
-                rehearsal,
-                config.rehearsal,
-                config.augmentation.as_ref(),
-                &mut rng,
-            );
-            let images = images_tensor(batch.iter().map(|s| &s.image), &autodiff);
-            let labels: Vec<usize> = batch.iter().map(|s| s.label).collect();
+            let (logits, labels) = match &cache {
+                Some(cache) => {
+                    let features = cache.batch(chunk, &mut rng, &autodiff);
+                    let keep = dropout_mask(
+                        chunk.len(),
+                        trained.architecture().feature_size(),
+                        &mut rng,
+                        &autodiff,
+                    );
+                    let labels: Vec<usize> = chunk.iter().map(|&i| samples[i].label).collect();
+                    (trained.head.forward(features * keep), labels)
+                }
+                None => {
+                    let batch = compose_batch(
+                        samples,
+                        chunk,
+                        rehearsal,
+                        config.rehearsal,
+                        config.augmentation.as_ref(),
+                        &mut rng,
+                    );
+                    let images = images_tensor(batch.iter().map(|s| &s.image), &autodiff);
+                    let keep = dropout_mask(
+                        batch.len(),
+                        trained.architecture().feature_size(),
+                        &mut rng,
+                        &autodiff,
+                    );
+                    let labels: Vec<usize> = batch.iter().map(|s| s.label).collect();
+                    (trained.forward_with_dropout(images, keep), labels)
+                }
+            };
             let targets = labels_tensor(&labels, &autodiff);
-
-            let keep = dropout_mask(
-                batch.len(),
-                trained.architecture().feature_size(),
-                &mut rng,
-                &autodiff,
-            );
-            let logits = trained.forward_with_dropout(images, keep);
             let hits = count_hits(logits.clone(), targets.clone());
             let loss = loss_fn.forward(logits, targets);
             let (batch_loss, batch_hits) = read_loss_and_hits(loss.clone().detach(), hits).await?;
@@ -528,16 +660,16 @@ pub async fn fit(
             }
 
             // Figures cover the whole batch, rehearsed samples included.
-            loss_sum += f64::from(batch_loss) * batch.len() as f64;
+            loss_sum += f64::from(batch_loss) * labels.len() as f64;
             correct += batch_hits;
-            seen += batch.len();
+            seen += labels.len();
             let progress = BatchProgress {
                 epoch,
                 epochs: config.epochs,
                 batch: index + 1,
                 batches,
                 loss: batch_loss,
-                accuracy: batch_hits as f32 / batch.len() as f32,
+                accuracy: batch_hits as f32 / labels.len() as f32,
                 samples_per_sec: seen as f64 / started.elapsed().as_secs_f64().max(1e-9),
             };
             let control = observer.batch(&progress);
@@ -552,12 +684,12 @@ pub async fn fit(
             }
         }
         let seconds = started.elapsed().as_secs_f64();
-        let (val_loss, val_accuracy) = if validation.is_empty() {
-            (None, None)
-        } else {
-            let (loss, accuracy) = measure(&trained, validation, device).await?;
-            (Some(loss), Some(accuracy))
+        let measured = match &cache {
+            Some(cache) => cache.measure(&trained).await?,
+            None if validation.is_empty() => None,
+            None => Some(measure(&trained, validation, device).await?),
         };
+        let (val_loss, val_accuracy) = measured.unzip();
         let summary = EpochSummary {
             epoch,
             loss: (loss_sum / seen as f64) as f32,

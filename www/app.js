@@ -88,6 +88,7 @@ function predict() {
       const names = state.model.class_names;
       $("guess").textContent = `It looks like ${names[p.best]}.`;
       showBars(names, p.probabilities, p.best);
+      performance.mark("prediction-shown");
       p.free();
     } catch (error) {
           $("guess").textContent = errorText(error);
@@ -904,6 +905,7 @@ async function start() {
   const trainer = startTrainer($("device").value);
   try {
     await useModel();
+    performance.mark("model-ready");
     const ms = Math.round(performance.now() - t0);
     say(`Pretrained ${state.arch} ready in ${ms} ms. Draw a digit; predictions run on the CPU in this tab, fine-tuning in a background worker.`);
     document.body.dataset.ready = "true";

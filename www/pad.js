@@ -41,6 +41,7 @@ export class Pad {
   up() {
     if (!this.current) return;
     this.current = null;
+    performance.mark("stroke-end");
     this.onStroke();
   }
 

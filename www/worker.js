@@ -1,8 +1,8 @@
-// Fine-tuning off the main thread: this worker runs the same wasm as the page and reports
-// progress by message. Messages in: open, train, stop. Out: ready, progress, result, done, error.
-import init, { Workbench } from "../digit-transfer.js";
-
-const loaded = init();
+// Fine-tuning off the main thread: this worker runs the page's wasm and reports progress by
+// message. Messages in: open, train, stop. Out: ready, progress, result, done, error.
+// It loads the WebGPU build (digit-transfer-gpu.js) only when WebGPU is wanted and the browser
+// has an adapter; otherwise the small CPU build the page itself uses.
+let wasm = null;
 let bench = null;
 let stopRequested = false;
 let sourceLoaded = false;
@@ -18,10 +18,33 @@ async function whyNoWebGpu(detail) {
   return detail;
 }
 
+async function adapter() {
+  try {
+    return (await navigator.gpu?.requestAdapter()) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** The wasm build for `device`, initialised: { module, gpu }. */
+async function load(device) {
+  if (device !== "cpu" && (await adapter())) {
+    try {
+      const module = await import("../digit-transfer-gpu.js");
+      await module.default();
+      return { module, gpu: true };
+    } catch (error) {
+      console.warn(`the WebGPU build did not load (${error}); using the CPU build`);
+    }
+  }
+  const module = await import("../digit-transfer.js");
+  await module.default();
+  return { module, gpu: false };
+}
+
 async function adapterName() {
   try {
-    const adapter = await navigator.gpu?.requestAdapter();
-    const info = adapter?.info;
+    const info = (await adapter())?.info;
     if (!info) return "";
     return info.description || [info.vendor, info.architecture].filter(Boolean).join(" ");
   } catch {
@@ -81,9 +104,10 @@ onmessage = async ({ data }) => {
     return;
   }
   try {
-    await loaded;
     if (data.type === "open") {
-      bench = await Workbench.open(data.device);
+      wasm = await load(data.device);
+      if (data.device === "webgpu" && !wasm.gpu) throw new Error(await whyNoWebGpu("the WebGPU build did not load"));
+      bench = await wasm.module.Workbench.open(data.device);
       const kind = bench.device_kind;
       postMessage({
         type: "ready",

@@ -4,7 +4,9 @@
 //! - [`predictor`]: the page's live model (main thread, CPU): draw → probabilities.
 //! - [`workbench`]: fine-tuning, in a Web Worker, on WebGPU or the CPU.
 //! - [`samples`]: the page's samples file, decoded and written in Rust.
+//! - [`bench`]: timings for `scripts/bench.sh`.
 
+pub mod bench;
 pub mod predictor;
 pub mod samples;
 pub mod workbench;

@@ -37,10 +37,10 @@ const flags = [
 ];
 
 /** Headless Chromium; `webgpu` adds the flag that exposes SwiftShader's WebGPU adapter. */
-export function launch({ webgpu = false } = {}) {
+export function launch({ webgpu = false, extraArgs = [] } = {}) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: [...flags, ...(webgpu ? ["--enable-unsafe-webgpu"] : [])],
+    args: [...flags, ...(webgpu ? ["--enable-unsafe-webgpu"] : []), ...extraArgs],
   });
 }
 

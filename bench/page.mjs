@@ -1,0 +1,153 @@
+// The browser half of the benchmark: the built page (dist/) in headless Chromium, on the CPU
+// and on WebGPU. Prints a JSON object on stdout; scripts/bench.sh turns it into the report.
+// Run: node bench/page.mjs  (after `trunk build --release --offline`).
+import { readFile, readdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { gzipSync } from "node:zlib";
+import { dist, drawImage, heldOutDigits, launch, serve } from "../tests/e2e/harness.mjs";
+
+const quick = process.env.BENCH_QUICK === "1";
+const log = (...a) => console.error(...a);
+
+async function fileSizes() {
+  const sizes = {};
+  for (const name of await readdir(dist)) {
+    if (!/\.(wasm|js|css|html)$/.test(name)) continue;
+    const bytes = await readFile(join(dist, name));
+    sizes[name] = { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
+  }
+  return sizes;
+}
+
+async function openPage(browser, origin) {
+  const page = await browser.newPage();
+  await page.goto(origin);
+  await page.waitForSelector("body[data-ready=true]", { timeout: 120_000 });
+  return page;
+}
+
+/** Call a benchmark export of the page's wasm (the module the page already initialised). */
+function inPage(page, name, args) {
+  return page.evaluate(async ({ name, args }) => {
+    // The page itself runs the CPU build; WebGPU figures come from the GPU build.
+    const m = await import(args[0] === "webgpu" ? "/digit-transfer-gpu.js" : "/digit-transfer.js");
+    await m.default();
+    const file = async (url) => new Uint8Array(await (await fetch(url)).arrayBuffer());
+    const resolved = [];
+    for (const a of args) resolved.push(typeof a === "string" && a.startsWith("file:") ? await file(a.slice(5)) : a);
+    return JSON.parse(await m[name](...resolved));
+  }, { name, args });
+}
+
+async function pageLoad(browser, origin, digit) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(origin);
+  await page.waitForSelector("body[data-ready=true]", { timeout: 120_000 });
+  await page.waitForFunction(() => document.querySelector("#badge")?.dataset.device !== "none", null, { timeout: 120_000 });
+  await drawImage(page, digit);
+  await page.waitForFunction(() => performance.getEntriesByName("prediction-shown").length > 0);
+  const figures = await page.evaluate(() => {
+    const mark = (name) => performance.getEntriesByName(name).at(-1)?.startTime ?? null;
+    const resources = performance.getEntriesByType("resource");
+    const ready = mark("model-ready");
+    const before = resources.filter((r) => r.responseEnd <= ready);
+    return {
+      model_ready_ms: ready,
+      stroke_to_prediction_ms: mark("prediction-shown") - mark("stroke-end"),
+      resources_before_ready: before.map((r) => ({ name: new URL(r.name).pathname, bytes: r.encodedBodySize })),
+      resources_all: resources.map((r) => ({ name: new URL(r.name).pathname, bytes: r.encodedBodySize })),
+    };
+  });
+  await context.close();
+  return figures;
+}
+
+async function memoryAfterFineTunes(browser, origin, runs) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(origin);
+  await page.waitForSelector("body[data-ready=true]", { timeout: 120_000 });
+  await page.waitForFunction(() => document.querySelector("#badge")?.dataset.device !== "none", null, { timeout: 120_000 });
+  // 13 held-out digits per class, as a samples file, imported like a person would.
+  const file = JSON.parse(await readFile(join(dist, "www", "data", "heldout.json"), "utf8"));
+  const taken = new Array(10).fill(0);
+  file.samples = file.samples.filter((s) => taken[s.label]++ < 13);
+  const path = join(tmpdir(), "digit-transfer-bench-samples.json");
+  await writeFile(path, JSON.stringify(file));
+  await page.setInputFiles("#import-samples", path);
+  await page.waitForFunction(() => /^130 samples/.test(document.querySelector("#sample-count").textContent));
+  await page.fill("#settings [name=epochs]", "20");
+  const worker = () => page.workers().at(-1);
+  const workerMemory = () => worker().evaluate(async () => (await (await import("../digit-transfer.js")).default()).memory.buffer.byteLength);
+  const pageMemory = () => page.evaluate(async () => ({
+    wasm: (await (await import("/digit-transfer.js")).default()).memory.buffer.byteLength,
+    js_heap: performance.memory?.usedJSHeapSize ?? null,
+  }));
+  const samples = [];
+  for (let i = 1; i <= runs; i += 1) {
+    const trained = Number((await page.getAttribute("body", "data-trained")) ?? 0);
+    const started = Date.now();
+    await page.click("#train");
+    await page.waitForFunction((n) => Number(document.body.dataset.trained ?? 0) > n, trained, { timeout: 600_000 });
+    samples.push({ run: i, seconds: (Date.now() - started) / 1000, worker_wasm: await workerMemory(), ...(await pageMemory()) });
+    log(`  fine-tune ${i}: ${JSON.stringify(samples.at(-1))}`);
+  }
+  await context.close();
+  return samples;
+}
+
+async function measure(webgpu, origin, digits) {
+  const device = webgpu ? "webgpu" : "cpu";
+  const browser = await launch({ webgpu, extraArgs: ["--enable-precise-memory-info"] });
+  try {
+    const page = await openPage(browser, origin);
+    const version = browser.version();
+    const out = { device, browser: version, throughput: [], fine_tune: [], prediction: [] };
+    // Software WebGPU (SwiftShader) is slow: fewer digits and runs, same figures.
+    const limit = webgpu ? 128 : 512;
+    const runs = webgpu || quick ? 3 : 5;
+    for (const architecture of ["mlp", "cnn"]) {
+      for (const batch of [32, 64]) {
+        const t = await inPage(page, "bench_training", [device, architecture, batch, runs, limit, "file:/www/data/rehearsal.json"]);
+        log(`  ${device} ${architecture} batch ${batch}: ${Math.round(t.samples_per_sec)} samples/s`);
+        out.throughput.push(t);
+      }
+    }
+    for (const architecture of ["cnn", "mlp"]) {
+      // SwiftShader trains the cnn at about 10 samples/s: 2 epochs there, reported as such.
+      const epochs = webgpu && architecture === "cnn" ? 2 : 20;
+      for (const strategy of ["head", "full", "scratch"]) {
+        const f = await inPage(page, "bench_fine_tune", [device, `file:/www/weights/pretrained-${architecture}.bpk`, strategy, epochs, "file:/www/data/rehearsal.json"]);
+        log(`  ${device} fine-tune ${architecture} ${strategy}: ${f.seconds.toFixed(2)} s (${f.epochs} epochs)`);
+        out.fine_tune.push({ architecture, ...f });
+      }
+      const p = await inPage(page, "bench_prediction", [device, `file:/www/weights/pretrained-${architecture}.bpk`, webgpu ? 50 : 200, "file:/www/data/heldout.json"]);
+      log(`  ${device} prediction ${architecture}: median ${p.median_ms.toFixed(2)} ms`);
+      out.prediction.push({ architecture, ...p });
+    }
+    await page.close();
+    out.page_load = [];
+    for (let i = 0; i < (quick ? 1 : 3); i += 1) out.page_load.push(await pageLoad(browser, origin, digits[0].image));
+    log(`  ${device} page load: ${out.page_load.map((p) => Math.round(p.model_ready_ms)).join(", ")} ms`);
+    if (!webgpu) out.memory = await memoryAfterFineTunes(browser, origin, 5);
+    return out;
+  } finally {
+    await browser.close();
+  }
+}
+
+const server = await serve();
+try {
+  const digits = await heldOutDigits();
+  const result = { date: new Date().toISOString(), files: await fileSizes(), devices: [] };
+  const devices = (process.env.BENCH_DEVICES ?? "cpu,webgpu").split(",");
+  for (const webgpu of devices.map((d) => d === "webgpu")) {
+    log(webgpu ? "WebGPU (SwiftShader)" : "CPU (ndarray)");
+    result.devices.push(await measure(webgpu, server.origin, digits));
+  }
+  console.log(JSON.stringify(result));
+} finally {
+  server.close();
+}

@@ -1,0 +1,233 @@
+//! Timings that anyone can rerun: training throughput, fine-tuning wall time and prediction
+//! latency, measured by the same code natively (`digit-transfer bench`) and in the browser
+//! (the page's wasm, driven by `scripts/bench.sh`).
+
+use burn::prelude::Device;
+use serde::Serialize;
+use web_time::Instant;
+
+use crate::data::{IMAGE_PIXELS, Sample};
+use crate::model::{Architecture, Classifier};
+use crate::preprocess::{self, Canvas, PixelFormat, Polarity};
+use crate::train::{self, Silent, TrainConfig, TrainError};
+use crate::transfer::{self, Settings, SourceDigits, Strategy, Task, TransferError};
+use crate::weights::WeightsInfo;
+
+/// The middle value (the mean of the two middle ones for an even count); 0 for none.
+pub fn median(values: &[f64]) -> f64 {
+    percentile(values, 0.5)
+}
+
+/// The `p`-quantile (0..=1) by linear interpolation between sorted values; 0 for none.
+pub fn percentile(values: &[f64], p: f64) -> f64 {
+    let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted.sort_by(f64::total_cmp);
+    let rank = p.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
+    let (low, high) = (rank.floor() as usize, rank.ceil() as usize);
+    sorted[low] + (sorted[high] - sorted[low]) * (rank - low as f64)
+}
+
+/// Training throughput of one network at one batch size.
+#[derive(Clone, Debug, Serialize)]
+pub struct Throughput {
+    pub architecture: Architecture,
+    pub batch_size: usize,
+    pub samples: usize,
+    /// Median over the timed runs.
+    pub samples_per_sec: f64,
+    /// Every timed run, in samples per second.
+    pub runs: Vec<f64>,
+}
+
+/// Samples per second of whole training steps (batch assembly, forward, backward, Adam) over
+/// `samples`, one epoch per run: one warm-up run, then `runs` timed ones.
+pub async fn training_throughput(
+    architecture: Architecture,
+    batch_size: usize,
+    samples: &[Sample],
+    device: &Device,
+    runs: usize,
+) -> Result<Throughput, TrainError> {
+    device.seed(1);
+    let model = Classifier::new(architecture, 10, device);
+    let config = TrainConfig {
+        epochs: 1,
+        batch_size,
+        learning_rate: 1e-3,
+        ..TrainConfig::default()
+    };
+    train::train(&model, samples, &config, device, &mut Silent).await?;
+    let mut rates = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let started = Instant::now();
+        train::train(&model, samples, &config, device, &mut Silent).await?;
+        rates.push(samples.len() as f64 / started.elapsed().as_secs_f64().max(1e-9));
+    }
+    Ok(Throughput {
+        architecture,
+        batch_size,
+        samples: samples.len(),
+        samples_per_sec: median(&rates),
+        runs: rates,
+    })
+}
+
+/// One timed fine-tuning run.
+#[derive(Clone, Debug, Serialize)]
+pub struct FineTuneTime {
+    pub strategy: Strategy,
+    pub train_samples: usize,
+    pub validation_samples: usize,
+    pub epochs: usize,
+    pub seconds: f64,
+    pub validation_accuracy: Option<f64>,
+}
+
+/// The benchmark's fine-tuning set: `per_class` digits of each class for training and a
+/// quarter as many more for validation, taken from `digits`.
+pub fn fine_tune_set(digits: &[Sample], per_class: usize) -> Vec<Sample> {
+    let wanted = per_class + per_class.div_ceil(4);
+    let mut taken = [0usize; 10];
+    digits
+        .iter()
+        .filter(|s| match taken.get_mut(s.label) {
+            Some(n) if *n < wanted => {
+                *n += 1;
+                true
+            }
+            _ => false,
+        })
+        .cloned()
+        .collect()
+}
+
+/// Wall time of a whole fine-tuning run with `strategy`: `samples` split 80 / 20 for
+/// validation, `epochs` epochs, augmentation on, no early stopping.
+pub async fn fine_tune_time(
+    pretrained: &Classifier,
+    info: &WeightsInfo,
+    samples: &[Sample],
+    strategy: Strategy,
+    epochs: usize,
+    device: &Device,
+) -> Result<FineTuneTime, TransferError> {
+    let settings = Settings {
+        strategy,
+        epochs,
+        augment: true,
+        validation_split: 0.2,
+        patience: 0,
+        ..Settings::default()
+    };
+    let task = Task {
+        class_names: &info.class_names,
+        samples,
+    };
+    let started = Instant::now();
+    let tuned = transfer::fine_tune(
+        pretrained,
+        info,
+        task,
+        &settings,
+        SourceDigits::default(),
+        device,
+        &mut Silent,
+    )
+    .await?;
+    Ok(FineTuneTime {
+        strategy,
+        train_samples: tuned.report.train_samples,
+        validation_samples: tuned.report.validation_samples,
+        epochs: tuned.report.history.len(),
+        seconds: started.elapsed().as_secs_f64(),
+        validation_accuracy: tuned.report.validation.map(|r| r.accuracy),
+    })
+}
+
+/// Latency of live prediction: canvas pixels in, probabilities out.
+#[derive(Clone, Debug, Serialize)]
+pub struct Latency {
+    pub calls: usize,
+    pub median_ms: f64,
+    pub p95_ms: f64,
+}
+
+/// Time `calls` predictions of an RGBA canvas (preprocessing included), after one warm-up.
+pub async fn prediction_latency(
+    model: &Classifier,
+    rgba: &[u8],
+    width: usize,
+    height: usize,
+    device: &Device,
+    calls: usize,
+) -> Result<Latency, String> {
+    let canvas = Canvas {
+        width,
+        height,
+        format: PixelFormat::Rgba,
+        polarity: Polarity::Auto,
+        pixels: rgba,
+    };
+    let once = || async {
+        let image = preprocess::to_mnist(&canvas).map_err(|e| e.to_string())?;
+        train::predict(model, &[image], device, 1)
+            .await
+            .map_err(|e| e.to_string())
+    };
+    once().await?;
+    let mut times = Vec::with_capacity(calls);
+    for _ in 0..calls {
+        let started = Instant::now();
+        once().await?;
+        times.push(started.elapsed().as_secs_f64() * 1e3);
+    }
+    Ok(Latency {
+        calls,
+        median_ms: median(&times),
+        p95_ms: percentile(&times, 0.95),
+    })
+}
+
+/// A 280 × 280 RGBA canvas with a digit drawn on it (black on white, 10 canvas pixels per
+/// MNIST pixel), for prediction timings.
+pub fn canvas_of(image: &[u8; IMAGE_PIXELS]) -> (Vec<u8>, usize, usize) {
+    let side = 280;
+    let mut rgba = vec![255u8; side * side * 4];
+    for y in 0..side {
+        for x in 0..side {
+            let ink = image[(y / 10) * 28 + x / 10];
+            let offset = (y * side + x) * 4;
+            rgba[offset..offset + 3].fill(255 - ink);
+        }
+    }
+    (rgba, side, side)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0, 5.0], 0.95), 4.8);
+        assert_eq!(median(&[]), 0.0);
+    }
+
+    #[test]
+    fn fine_tune_set_takes_per_class() {
+        let digits: Vec<Sample> = (0..400)
+            .map(|i| Sample {
+                image: [0; IMAGE_PIXELS],
+                label: i % 10,
+            })
+            .collect();
+        let set = fine_tune_set(&digits, 10);
+        assert_eq!(set.len(), 130);
+        assert!((0..10).all(|c| set.iter().filter(|s| s.label == c).count() == 13));
+    }
+}

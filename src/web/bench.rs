@@ -1,0 +1,87 @@
+//! The page's benchmark entry points (driven by `scripts/bench.sh` in headless Chromium):
+//! each returns its figures as JSON.
+
+use wasm_bindgen::prelude::*;
+
+use crate::bench;
+use crate::device::{self, DeviceKind};
+use crate::model::Architecture;
+use crate::samples::SampleSet;
+use crate::transfer::Strategy;
+use crate::weights;
+
+use super::js_error;
+
+async fn open(device: &str) -> Result<device::Selected, JsError> {
+    let kind: DeviceKind = device.parse().map_err(|e: String| JsError::new(&e))?;
+    device::open(kind).await.map_err(js_error)
+}
+
+fn digits(samples_file: &[u8]) -> Result<Vec<crate::data::Sample>, JsError> {
+    Ok(SampleSet::from_json(samples_file)
+        .map_err(js_error)?
+        .samples)
+}
+
+/// Training throughput of `architecture` at `batch_size` on `device` ("cpu" or "webgpu")
+/// over the first `limit` digits of a samples file; `runs` timed epochs after a warm-up.
+#[wasm_bindgen]
+pub async fn bench_training(
+    device: String,
+    architecture: String,
+    batch_size: usize,
+    runs: usize,
+    limit: usize,
+    samples_file: Vec<u8>,
+) -> Result<String, JsError> {
+    let selected = open(&device).await?;
+    let architecture: Architecture = architecture.parse().map_err(|e: String| JsError::new(&e))?;
+    let mut samples = digits(&samples_file)?;
+    samples.truncate(limit);
+    let result =
+        bench::training_throughput(architecture, batch_size, &samples, &selected.device, runs)
+            .await
+            .map_err(js_error)?;
+    serde_json::to_string(&result).map_err(js_error)
+}
+
+/// Wall time of fine-tuning pretrained `weights` with `strategy` on 10 digits per class (and
+/// validation digits) for `epochs` epochs, augmentation on.
+#[wasm_bindgen]
+pub async fn bench_fine_tune(
+    device: String,
+    weights: Vec<u8>,
+    strategy: String,
+    epochs: usize,
+    samples_file: Vec<u8>,
+) -> Result<String, JsError> {
+    let selected = open(&device).await?;
+    let strategy: Strategy = strategy.parse().map_err(|e: String| JsError::new(&e))?;
+    let (model, info) = weights::from_bytes(&weights, None, &selected.device).map_err(js_error)?;
+    let samples = bench::fine_tune_set(&digits(&samples_file)?, 10);
+    let result = bench::fine_tune_time(&model, &info, &samples, strategy, epochs, &selected.device)
+        .await
+        .map_err(js_error)?;
+    serde_json::to_string(&result).map_err(js_error)
+}
+
+/// Latency of `calls` live predictions of a drawn digit with `weights` on `device`.
+#[wasm_bindgen]
+pub async fn bench_prediction(
+    device: String,
+    weights: Vec<u8>,
+    calls: usize,
+    samples_file: Vec<u8>,
+) -> Result<String, JsError> {
+    let selected = open(&device).await?;
+    let (model, _) = weights::from_bytes(&weights, None, &selected.device).map_err(js_error)?;
+    let samples = digits(&samples_file)?;
+    let first = samples
+        .first()
+        .ok_or_else(|| JsError::new("the samples file has no samples"))?;
+    let (rgba, width, height) = bench::canvas_of(&first.image);
+    let result = bench::prediction_latency(&model, &rgba, width, height, &selected.device, calls)
+        .await
+        .map_err(|e| JsError::new(&e))?;
+    serde_json::to_string(&result).map_err(js_error)
+}
