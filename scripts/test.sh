@@ -15,6 +15,7 @@ cargo fmt --check
 step "lints (native and wasm32)"
 cargo clippy --release --all-targets -- -D warnings
 cargo clippy --release --target $wasm --lib --bins --test web -- -D warnings
+cargo clippy --release --target $wasm --features webgpu --lib --bins --test web -- -D warnings
 
 step "native tests"
 cargo test --release
@@ -24,13 +25,13 @@ export CHROMEDRIVER=/usr/bin/chromedriver
 # WebGPU in headless Chromium is SwiftShader (software): compiling shaders takes a while.
 export WASM_BINDGEN_TEST_TIMEOUT=600
 WASM_BINDGEN_TEST_WEBDRIVER_JSON=webdriver-webgpu.json DIGIT_TRANSFER_WEBGPU=required \
-  cargo test --release --target $wasm --test web
+  cargo test --release --target $wasm --features webgpu --test web
 
 step "wasm tests in headless Chromium, no WebGPU (CPU fallback)"
 WASM_BINDGEN_TEST_WEBDRIVER_JSON=webdriver.json DIGIT_TRANSFER_WEBGPU=absent \
-  cargo test --release --target $wasm --test web
+  cargo test --release --target $wasm --features webgpu --test web
 
-step "page release build"
+step "page release build (the CPU wasm, and the WebGPU wasm beside it)"
 trunk build --release --offline
 
 step "page end-to-end in headless Chromium (CPU fallback and WebGPU)"

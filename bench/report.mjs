@@ -1,0 +1,120 @@
+// Turns the native and browser benchmark figures into docs/BENCHMARKS.md and
+// docs/benchmarks.json, and prints the markdown.
+// Usage: node bench/report.mjs NATIVE.json BROWSER.json
+import { readFile, writeFile, mkdir } from "node:fs/promises";
+import { cpus, totalmem, release, type } from "node:os";
+
+const [nativePath, browserPath] = process.argv.slice(2);
+const native = JSON.parse(await readFile(nativePath, "utf8"));
+const browser = JSON.parse(await readFile(browserPath, "utf8"));
+const root = new URL("../", import.meta.url).pathname;
+
+const n0 = (x) => (x == null ? "–" : Math.round(x).toLocaleString("en"));
+const s2 = (x) => (x == null ? "–" : x.toFixed(2));
+const kb = (x) => `${(x / 1024).toFixed(0)} KiB`;
+const mb = (x) => `${(x / 1024 / 1024).toFixed(2)} MiB`;
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : null;
+};
+
+const cpu = browser.devices.find((d) => d.device === "cpu");
+const gpu = browser.devices.find((d) => d.device === "webgpu");
+const throughput = (d, arch, batch) => d?.throughput.find((t) => t.architecture === arch && t.batch_size === batch)?.samples_per_sec;
+const tune = (d, arch, strategy) => d?.fine_tune.find((f) => f.architecture === arch && f.strategy === strategy);
+const predict = (d, arch) => d?.prediction.find((p) => p.architecture === arch);
+const files = browser.files;
+const size = (name) => files[name] ?? { raw: 0, gzip: 0 };
+const cpuDownload = ["digit-transfer_bg.wasm", "digit-transfer.js"].reduce((a, n) => a + size(n).gzip, 0);
+const allFiles = Object.values(files).reduce((a, f) => a + f.gzip, 0);
+const ready = median(cpu.page_load.map((p) => p.model_ready_ms));
+const strokeToShown = median(cpu.page_load.map((p) => p.stroke_to_prediction_ms));
+
+const targets = [
+  ["`mlp` training, batch 64 (CPU)", "≥ 10,000 samples/s", n0(throughput(cpu, "mlp", 64)), throughput(cpu, "mlp", 64) >= 10000],
+  ["`cnn` training, batch 64 (CPU)", "≥ 2,000 samples/s", n0(throughput(cpu, "cnn", 64)), throughput(cpu, "cnn", 64) >= 2000],
+  ["head-only fine-tune `cnn`, 100 × 20 epochs", "≤ 0.5 s", `${s2(tune(cpu, "cnn", "head")?.seconds)} s`, tune(cpu, "cnn", "head")?.seconds <= 0.5],
+  ["full fine-tune `cnn`, 100 × 20 epochs", "≤ 5 s", `${s2(tune(cpu, "cnn", "full")?.seconds)} s`, tune(cpu, "cnn", "full")?.seconds <= 5],
+  ["live prediction `cnn`, median", "≤ 5 ms", `${s2(predict(cpu, "cnn")?.median_ms)} ms`, predict(cpu, "cnn")?.median_ms <= 5],
+  ["navigation → model ready (first prediction possible)", "≤ 1.5 s", `${n0(ready)} ms`, ready <= 1500],
+  ["wasm + bindings downloaded before the first prediction (gzip)", "≤ 1.5 MB", kb(cpuDownload), cpuDownload <= 1.5e6],
+  ["everything the page can download, WebGPU build included (gzip)", "≤ 4 MB", kb(allFiles), allFiles <= 4e6],
+];
+
+const lines = [];
+const out = (s = "") => lines.push(s);
+out("# Benchmarks");
+out();
+out(`Run with \`scripts/bench.sh\` on ${new Date(browser.date).toISOString().slice(0, 10)}. Machine: ${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, ${mb(totalmem())} memory, ${type()} ${release()}. Browser: headless Chromium ${cpu.browser} (CPU: ndarray in wasm with SIMD; WebGPU: SwiftShader, a software GPU: judged for correctness, its figures carry no targets).`);
+out();
+out("## Targets");
+out();
+out("| figure | target | measured | |");
+out("| --- | --- | --- | --- |");
+for (const [what, target, measured, ok] of targets) out(`| ${what} | ${target} | ${measured} | ${ok ? "met" : "**missed**"} |`);
+out();
+out("## Training throughput (samples/s, whole steps: batch assembly, forward, backward, Adam; median of the timed runs)");
+out();
+out("| where | device | `mlp` b32 | `mlp` b64 | `cnn` b32 | `cnn` b64 |");
+out("| --- | --- | --- | --- | --- | --- |");
+for (const d of browser.devices) {
+  out(`| browser (wasm) | ${d.device === "cpu" ? "CPU (ndarray)" : "WebGPU (SwiftShader)"} | ${n0(throughput(d, "mlp", 32))} | ${n0(throughput(d, "mlp", 64))} | ${n0(throughput(d, "cnn", 32))} | ${n0(throughput(d, "cnn", 64))} |`);
+}
+for (const d of native.devices) {
+  out(`| native | ${d.label} | ${n0(throughput(d, "mlp", 32))} | ${n0(throughput(d, "mlp", 64))} | ${n0(throughput(d, "cnn", 32))} | ${n0(throughput(d, "cnn", 64))} |`);
+}
+out();
+out("## Fine-tuning wall time (s): 100 samples (10 per class) + 30 for validation, augmentation on, no early stopping");
+out();
+out("| where | device | network | epochs | head only | full | scratch |");
+out("| --- | --- | --- | --- | --- | --- | --- |");
+const tuneRow = (where, label, d, arch) => {
+  const h = tune(d, arch, "head");
+  out(`| ${where} | ${label} | \`${arch}\` | ${h?.epochs ?? "–"} | ${s2(h?.seconds)} | ${s2(tune(d, arch, "full")?.seconds)} | ${s2(tune(d, arch, "scratch")?.seconds)} |`);
+};
+for (const d of browser.devices) for (const arch of ["cnn", "mlp"]) tuneRow("browser", d.device === "cpu" ? "CPU" : "WebGPU", d, arch);
+for (const d of native.devices) {
+  for (const arch of ["cnn", "mlp"]) {
+    const find = (s) => d.fine_tune.find((f) => f.architecture === arch && f.result.strategy === s)?.result;
+    out(`| native | ${d.label} | \`${arch}\` | ${find("head")?.epochs ?? "–"} | ${s2(find("head")?.seconds)} | ${s2(find("full")?.seconds)} | ${s2(find("scratch")?.seconds)} |`);
+  }
+}
+out();
+out("## Live prediction (canvas pixels in, probabilities out; preprocessing included)");
+out();
+out("| where | device | network | calls | median ms | p95 ms |");
+out("| --- | --- | --- | --- | --- | --- |");
+for (const d of browser.devices) for (const p of d.prediction) out(`| browser | ${d.device} | \`${p.architecture}\` | ${p.calls} | ${s2(p.median_ms)} | ${s2(p.p95_ms)} |`);
+for (const d of native.devices) for (const p of d.prediction) out(`| native | ${d.label} | \`${p.architecture}\` | ${p.result.calls} | ${s2(p.result.median_ms)} | ${s2(p.result.p95_ms)} |`);
+out();
+out("## Page load (localhost, CPU device)");
+out();
+out(`- navigation → pretrained model ready: ${cpu.page_load.map((p) => `${n0(p.model_ready_ms)} ms`).join(", ")} (median ${n0(ready)} ms);`);
+out(`- end of a stroke → its prediction shown: median ${s2(strokeToShown)} ms;`);
+const before = cpu.page_load[0].resources_before_ready;
+out(`- fetched before the model was ready: ${before.map((r) => `\`${r.name}\` ${kb(r.bytes)}`).join(", ")} (uncompressed, as the test server sends them).`);
+out();
+out("| file | raw | gzip -9 |");
+out("| --- | --- | --- |");
+for (const [name, f] of Object.entries(files)) out(`| \`${name}\` | ${n0(f.raw)} B | ${n0(f.gzip)} B |`);
+out();
+out("## Memory after fine-tunes in a row (CPU, `cnn`, 130 samples, 20 epochs each, through the page)");
+out();
+out("| run | seconds | worker wasm memory | page wasm memory | page JS heap |");
+out("| --- | --- | --- | --- | --- |");
+for (const m of cpu.memory ?? []) out(`| ${m.run} | ${s2(m.seconds)} | ${mb(m.worker_wasm)} | ${mb(m.wasm)} | ${m.js_heap == null ? "–" : mb(m.js_heap)} |`);
+out();
+out("## Pretraining (native)");
+out();
+for (const d of native.devices) {
+  const p = d.pretraining;
+  if (!p) continue;
+  out(`- ${d.label}: \`mlp\` to its shipped recipe (60 epochs) in ${s2(p.mlp_seconds)} s, held-out accuracy ${p.mlp_held_out_accuracy.toFixed(4)}; \`cnn\` one epoch ${s2(p.cnn_seconds_per_epoch)} s, so about ${n0(p.cnn_estimated_seconds)} s for its 50.`);
+}
+out();
+out("Raw figures: `docs/benchmarks.json`.");
+
+await mkdir(`${root}docs`, { recursive: true });
+await writeFile(`${root}docs/BENCHMARKS.md`, `${lines.join("\n")}\n`);
+await writeFile(`${root}docs/benchmarks.json`, `${JSON.stringify({ native, browser }, null, 1)}\n`);
+console.log(lines.join("\n"));

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The benchmark: builds what it needs, measures natively (digit-transfer bench) and in
+# headless Chromium (the built page, CPU and WebGPU), prints a table and writes
+# docs/BENCHMARKS.md and docs/benchmarks.json. Not part of the tests; about 10 minutes here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --test
+source scripts/env.sh
+step() { printf '\n== %s\n' "$*" >&2; }
+
+step "native build (with the flex CPU device)"
+cargo build --release --features flex
+native=$(mktemp)
+browser=$(mktemp)
+trap 'rm -f "$native" "$browser"' EXIT
+
+step "native: training throughput, fine-tuning, prediction, pretraining (ndarray, flex, wgpu)"
+devices=ndarray,flex,wgpu
+[[ -n "${DIGIT_TRANSFER_SKIP_WGPU:-}" ]] && devices=ndarray,flex
+"$CARGO_TARGET_DIR/release/digit-transfer" bench --devices "$devices" --pretrain --json > "$native"
+
+# Rebuild the page only when a source is newer than the built wasm.
+if [[ ! -f dist/digit-transfer-gpu_bg.wasm ]] ||
+   [[ -n "$(find src www index.html Cargo.toml Cargo.lock Trunk.toml -newer dist/digit-transfer-gpu_bg.wasm -print -quit)" ]]; then
+  step "page release build"
+  trunk build --release --offline >&2
+fi
+
+step "browser: headless Chromium on the built page (CPU, then WebGPU)"
+node bench/page.mjs > "$browser"
+
+node bench/report.mjs "$native" "$browser"
