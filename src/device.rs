@@ -55,7 +55,9 @@ pub enum DeviceError {
     NoAdapter(String),
     #[error("this build has no `flex` device: rebuild with `--features flex`")]
     FlexNotBuilt,
-    #[error("this build has no WebGPU device (the page loads its WebGPU build only when an adapter exists)")]
+    #[error(
+        "this build has no WebGPU device (the page loads its WebGPU build only when an adapter exists)"
+    )]
     GpuNotBuilt,
 }
 
