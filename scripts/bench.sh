@@ -19,9 +19,11 @@ devices=ndarray,flex,wgpu
 [[ -n "${DIGIT_TRANSFER_SKIP_WGPU:-}" ]] && devices=ndarray,flex
 "$CARGO_TARGET_DIR/release/digit-transfer" bench --devices "$devices" --pretrain --json > "$native"
 
-# Rebuild the page only when a source is newer than the built wasm.
+# Rebuild the page only when something it is built from is newer than the built wasm (the
+# CLI's own files are not).
 if [[ ! -f dist/digit-transfer-gpu_bg.wasm ]] ||
-   [[ -n "$(find src www index.html Cargo.toml Cargo.lock Trunk.toml -newer dist/digit-transfer-gpu_bg.wasm -print -quit)" ]]; then
+   [[ -n "$(find src www index.html Cargo.toml Cargo.lock Trunk.toml -newer dist/digit-transfer-gpu_bg.wasm \
+            -not -name cli.rs -not -name main.rs -print -quit)" ]]; then
   step "page release build"
   trunk build --release --offline >&2
 fi

