@@ -110,6 +110,13 @@ async function measure(webgpu, origin, digits) {
     // Software WebGPU (SwiftShader) is slow: fewer digits and runs, same figures.
     const limit = webgpu ? 64 : 512;
     const runs = webgpu || quick ? 3 : 5;
+    // A warm-up of every kernel first: V8 runs new wasm code in its baseline tier and swaps in
+    // optimised code once it is hot, which otherwise lands in the middle of the first figures.
+    if (!webgpu) {
+      for (const architecture of ["mlp", "cnn"]) {
+        await inPage(page, "bench_training", [device, architecture, 32, 3, limit, "file:/www/data/rehearsal.json"]);
+      }
+    }
     for (const architecture of ["mlp", "cnn"]) {
       for (const batch of [32, 64]) {
         const t = await inPage(page, "bench_training", [device, architecture, batch, runs, limit, "file:/www/data/rehearsal.json"]);
