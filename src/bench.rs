@@ -8,7 +8,7 @@ use web_time::Instant;
 
 use crate::data::{IMAGE_PIXELS, Sample};
 use crate::model::{Architecture, Classifier};
-use crate::preprocess::{self, Canvas, PixelFormat, Polarity};
+use crate::preprocess::{self, Canvas};
 use crate::train::{self, Silent, TrainConfig, TrainError};
 use crate::transfer::{self, Settings, SourceDigits, Strategy, Task, TransferError};
 use crate::weights::WeightsInfo;
@@ -164,13 +164,7 @@ pub async fn prediction_latency(
     device: &Device,
     calls: usize,
 ) -> Result<Latency, String> {
-    let canvas = Canvas {
-        width,
-        height,
-        format: PixelFormat::Rgba,
-        polarity: Polarity::Auto,
-        pixels: rgba,
-    };
+    let canvas = Canvas::rgba(rgba, width, height);
     let once = || async {
         let image = preprocess::to_mnist(&canvas).map_err(|e| e.to_string())?;
         train::predict(model, &[image], device, 1)

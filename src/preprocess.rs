@@ -51,6 +51,20 @@ pub struct Canvas<'a> {
     pub pixels: &'a [u8],
 }
 
+impl<'a> Canvas<'a> {
+    /// A browser canvas's pixels (`getImageData().data`: RGBA), ink told from paper by
+    /// [`Polarity::Auto`].
+    pub fn rgba(pixels: &'a [u8], width: usize, height: usize) -> Self {
+        Canvas {
+            width,
+            height,
+            format: PixelFormat::Rgba,
+            polarity: Polarity::Auto,
+            pixels,
+        }
+    }
+}
+
 /// Why a drawing cannot become a sample.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum PreprocessError {

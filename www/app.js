@@ -50,23 +50,29 @@ function showSeen(image) {
   seen.putImageData(data, 0, 0);
 }
 
+/** One labelled bar: a name, a track filled to `fraction`, and the percentage. */
+function barRow(name, fraction) {
+  const li = document.createElement("li");
+  const label = document.createElement("span");
+  label.className = "name";
+  label.textContent = name;
+  const track = document.createElement("span");
+  track.className = "track";
+  const bar = document.createElement("span");
+  bar.className = "bar";
+  bar.style.width = `${(fraction * 100).toFixed(1)}%`;
+  track.append(bar);
+  const value = document.createElement("span");
+  value.className = "value";
+  value.textContent = `${(fraction * 100).toFixed(1)}%`;
+  li.append(label, track, value);
+  return li;
+}
+
 function showBars(names, probabilities, best) {
   $("bars").replaceChildren(...Array.from(probabilities, (p, i) => {
-    const li = document.createElement("li");
+    const li = barRow(names[i], p);
     if (i === best) li.className = "top";
-    const label = document.createElement("span");
-    label.className = "name";
-    label.textContent = names[i];
-    const track = document.createElement("span");
-    track.className = "track";
-    const bar = document.createElement("span");
-    bar.className = "bar";
-    bar.style.width = `${(p * 100).toFixed(1)}%`;
-    track.append(bar);
-    const value = document.createElement("span");
-    value.className = "value";
-    value.textContent = `${(p * 100).toFixed(1)}%`;
-    li.append(label, track, value);
     return li;
   }));
 }
@@ -740,21 +746,8 @@ function showComparison(results) {
   list.className = "bars compare";
   for (const { strategy, report } of results) {
     const accuracy = report.validation?.accuracy ?? report.history.at(-1)?.accuracy ?? 0;
-    const li = document.createElement("li");
+    const li = barRow({ head: "head only", full: "full", scratch: "scratch" }[strategy], accuracy);
     li.dataset.strategy = strategy;
-    const name = document.createElement("span");
-    name.className = "name";
-    name.textContent = { head: "head only", full: "full", scratch: "scratch" }[strategy];
-    const track = document.createElement("span");
-    track.className = "track";
-    const bar = document.createElement("span");
-    bar.className = "bar";
-    bar.style.width = `${(accuracy * 100).toFixed(1)}%`;
-    track.append(bar);
-    const value = document.createElement("span");
-    value.className = "value";
-    value.textContent = percent(accuracy);
-    li.append(name, track, value);
     list.append(li);
   }
   box.replaceChildren(title, list);

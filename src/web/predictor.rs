@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 use crate::data::IMAGE_PIXELS;
 use crate::device::{self, DeviceKind};
 use crate::model::Classifier;
-use crate::preprocess::{self, Canvas, PixelFormat, Polarity};
+use crate::preprocess::{self, Canvas};
 use crate::train;
 use crate::weights::{self, Format, WeightsInfo};
 
@@ -17,13 +17,7 @@ use super::js_error;
 /// The 28×28 MNIST-style image (bright ink on black) that the network sees of an RGBA canvas.
 #[wasm_bindgen]
 pub fn canvas_to_image(rgba: &[u8], width: usize, height: usize) -> Result<Vec<u8>, JsError> {
-    let canvas = Canvas {
-        width,
-        height,
-        format: PixelFormat::Rgba,
-        polarity: Polarity::Auto,
-        pixels: rgba,
-    };
+    let canvas = Canvas::rgba(rgba, width, height);
     Ok(preprocess::to_mnist(&canvas).map_err(js_error)?.to_vec())
 }
 
