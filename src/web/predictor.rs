@@ -6,13 +6,12 @@ use burn::prelude::Device;
 use wasm_bindgen::prelude::*;
 
 use crate::data::IMAGE_PIXELS;
-use crate::device::{self, DeviceKind};
 use crate::model::Classifier;
 use crate::preprocess::{self, Canvas};
 use crate::train;
 use crate::weights::{self, Format, WeightsInfo};
 
-use super::js_error;
+use super::{js_error, select_device};
 
 /// The 28×28 MNIST-style image (bright ink on black) that the network sees of an RGBA canvas.
 #[wasm_bindgen]
@@ -44,15 +43,7 @@ impl DigitModel {
     /// Decode burnpack `bytes` onto `device` ("webgpu", "cpu" or "auto": WebGPU when the
     /// browser offers an adapter, else the CPU).
     pub async fn load(bytes: Vec<u8>, device: String) -> Result<DigitModel, JsError> {
-        let selected = match device.as_str() {
-            "auto" => device::best().await,
-            name => {
-                let kind: DeviceKind = name.parse().map_err(|e: String| JsError::new(&e))?;
-                device::open(kind)
-                    .await
-                    .map_err(|e| JsError::new(&e.to_string()))?
-            }
-        };
+        let selected = select_device(&device).await?;
         let (model, info) = weights::from_bytes(&bytes, None, &selected.device)
             .map_err(|e| JsError::new(&format!("cannot load the weights: {e}")))?;
         Ok(DigitModel {

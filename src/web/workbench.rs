@@ -4,13 +4,13 @@
 use wasm_bindgen::prelude::*;
 
 use crate::data::Sample;
-use crate::device::{self, DeviceKind, Selected};
+use crate::device::{DeviceKind, Selected};
 use crate::samples::{self, SampleSet};
 use crate::train::{BatchProgress, Control, EpochSummary, Observer};
 use crate::transfer::{self, Settings, SourceDigits, Task};
 use crate::weights;
 
-use super::js_error;
+use super::{js_error, select_device};
 
 /// A device to train on, and the MNIST digits used for rehearsal and forgetting.
 #[wasm_bindgen]
@@ -58,13 +58,7 @@ impl Workbench {
     /// Open `device`: "webgpu", "cpu", or "auto" (WebGPU when the browser offers an
     /// adapter, else the CPU, with the reason kept in `device_reason`).
     pub async fn open(device: String) -> Result<Workbench, JsError> {
-        let selected = match device.as_str() {
-            "auto" => device::best().await,
-            name => {
-                let kind: DeviceKind = name.parse().map_err(|e: String| JsError::new(&e))?;
-                device::open(kind).await.map_err(js_error)?
-            }
-        };
+        let selected = select_device(&device).await?;
         Ok(Workbench {
             selected,
             rehearsal: Vec::new(),
