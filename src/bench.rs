@@ -133,6 +133,7 @@ pub async fn fine_tune_time(
         task,
         &settings,
         SourceDigits::default(),
+        None,
         device,
         &mut Silent,
     )

@@ -536,6 +536,7 @@ async fn finetune(args: FinetuneArgs) -> Result<()> {
         },
         &settings,
         source,
+        None,
         &selected.device,
         &mut observer,
     )

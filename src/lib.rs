@@ -10,13 +10,15 @@
 //! - [`metrics`]: accuracy, precision / recall / F1, confusion matrix;
 //! - [`samples`]: the samples file the page exports and imports (JSON), read by the CLI too;
 //! - [`weights`]: burnpack files with metadata, and their typed errors;
-//! - [`device`]: where the arithmetic runs (CPU, wgpu / WebGPU).
+//! - [`device`]: where the arithmetic runs (CPU, wgpu / WebGPU);
+//! - [`fuzz`]: the decoders of outside bytes with the properties the fuzzers check.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod bench;
 pub mod data;
 pub mod device;
+pub mod fuzz;
 pub mod metrics;
 pub mod model;
 pub mod preprocess;

@@ -175,6 +175,14 @@ pub trait Observer {
     fn epoch(&mut self, _summary: &EpochSummary) -> Control {
         Control::Continue
     }
+    /// Whether to receive the weights after every epoch. They are copied to the CPU, which
+    /// costs a read back from the device, so a run asks only when it might have to go on
+    /// elsewhere (a GPU can be lost mid-run).
+    fn wants_checkpoints(&self) -> bool {
+        false
+    }
+    /// The weights after `epoch`, on the CPU (only when [`Observer::wants_checkpoints`]).
+    fn checkpoint(&mut self, _epoch: usize, _model: &Classifier) {}
 }
 
 /// An observer that watches nothing.
@@ -534,6 +542,20 @@ pub async fn fit(
     device: &Device,
     observer: &mut impl Observer,
 ) -> Result<TrainOutcome, TrainError> {
+    fit_from(model, sets, config, 0, device, observer).await
+}
+
+/// [`fit`] going on from a checkpoint: `model` holds the weights after epoch `done`, and
+/// epochs `done + 1 ..= config.epochs` remain (numbered, and scheduled, as in the whole run).
+/// The optimizer starts afresh: its moments are not part of a checkpoint.
+pub async fn fit_from(
+    model: &Classifier,
+    sets: TrainSets<'_>,
+    config: &TrainConfig,
+    done: usize,
+    device: &Device,
+    observer: &mut impl Observer,
+) -> Result<TrainOutcome, TrainError> {
     let TrainSets {
         train: samples,
         validation,
@@ -598,7 +620,7 @@ pub async fn fit(
     };
 
     let mut last_yield = Instant::now();
-    for epoch in 1..=config.epochs {
+    for epoch in done + 1..=config.epochs {
         order.shuffle(&mut rng);
         let started = Instant::now();
         let (mut loss_sum, mut correct, mut seen) = (0f64, 0usize, 0usize);
@@ -701,6 +723,12 @@ pub async fn fit(
         };
         let control = observer.epoch(&summary);
         history.push(summary);
+        if observer.wants_checkpoints() {
+            let copy = crate::weights::to_cpu(&trained.valid())
+                .await
+                .map_err(|e| TrainError::Device(e.to_string()))?;
+            observer.checkpoint(epoch, &copy);
+        }
         yield_now().await;
         last_yield = Instant::now();
         if let Some(loss) = val_loss

@@ -5,6 +5,7 @@
 //! - **Same task or new task**: the ten digit classes keep the pretrained head ("adapt to my
 //!   handwriting"); other class names get a new head of that size on the pretrained backbone.
 
+use burn::module::Module;
 use burn::prelude::Device;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -96,6 +97,14 @@ pub enum TransferError {
     #[error("the validation split leaves nothing to train on")]
     NothingToTrain,
     #[error(
+        "the batch size ({batch}) is larger than the {samples} training samples left after the validation split: choose a batch size of at most {samples}, or label more samples"
+    )]
+    BatchTooLarge { batch: usize, samples: usize },
+    #[error(
+        "the checkpoint to go on from does not fit this run ({0}); start the run again instead"
+    )]
+    BadCheckpoint(String),
+    #[error(
         "rehearsal mixes in MNIST digits, so it needs the pretrained classes (adapt mode), not a new head"
     )]
     RehearsalNeedsDigits,
@@ -180,7 +189,19 @@ pub struct FineTuneReport {
     pub source_accuracy_before: Option<f64>,
     pub source_accuracy_after: Option<f64>,
     pub forgetting: Option<f64>,
+    /// The run went on from the weights after this epoch (`history` holds only the epochs
+    /// after it).
+    pub resumed_after_epoch: Option<usize>,
     pub seconds: f64,
+}
+
+/// The weights after an epoch of a run that was interrupted (a lost GPU): the run can go on
+/// from them, on another device, instead of starting again.
+#[derive(Clone, Debug)]
+pub struct Checkpoint {
+    pub model: Classifier,
+    /// Epochs completed (1-based count).
+    pub epoch: usize,
 }
 
 /// A fine-tuned network, its description and its report.
@@ -192,13 +213,16 @@ pub struct FineTuned {
 }
 
 /// One whole fine-tuning run: split, choose the starting network, train, measure. Shared by
-/// the CLI and the page, so both do exactly the same thing.
+/// the CLI and the page, so both do exactly the same thing. With `resume`, training goes on
+/// from a checkpoint of the same run (same task and settings) instead of starting afresh.
+#[allow(clippy::too_many_arguments)]
 pub async fn fine_tune(
     pretrained: &Classifier,
     info: &WeightsInfo,
     task: Task<'_>,
     settings: &Settings,
     source: SourceDigits<'_>,
+    resume: Option<&Checkpoint>,
     device: &Device,
     observer: &mut impl Observer,
 ) -> Result<FineTuned, TransferError> {
@@ -224,6 +248,32 @@ pub async fn fine_tune(
     let adapt = out_info.class_names == info.class_names;
     if settings.rehearsal > 0 && !adapt {
         return Err(TransferError::RehearsalNeedsDigits);
+    }
+    if settings.batch_size > train_set.len() {
+        return Err(TransferError::BatchTooLarge {
+            batch: settings.batch_size,
+            samples: train_set.len(),
+        });
+    }
+    if let Some(checkpoint) = resume {
+        let model = &checkpoint.model;
+        if model.architecture() != out_info.architecture
+            || model.classes() != out_info.class_names.len()
+        {
+            return Err(TransferError::BadCheckpoint(format!(
+                "{} with {} classes, the run needs {} with {}",
+                model.architecture(),
+                model.classes(),
+                out_info.architecture,
+                out_info.class_names.len()
+            )));
+        }
+        if checkpoint.epoch > settings.epochs {
+            return Err(TransferError::BadCheckpoint(format!(
+                "epoch {} of a {}-epoch run",
+                checkpoint.epoch, settings.epochs
+            )));
+        }
     }
     let base = TrainConfig {
         epochs: settings.epochs,
@@ -252,7 +302,13 @@ pub async fn fine_tune(
         validation: &validation,
         rehearsal: source.rehearsal,
     };
-    let outcome = train::fit(&start, sets, &config, device, observer).await?;
+    let outcome = match resume {
+        Some(checkpoint) => {
+            let model = checkpoint.model.clone().fork(device);
+            train::fit_from(&model, sets, &config, checkpoint.epoch, device, observer).await?
+        }
+        None => train::fit(&start, sets, &config, device, observer).await?,
+    };
     let validation_report = if validation.is_empty() {
         None
     } else {
@@ -286,6 +342,7 @@ pub async fn fine_tune(
         source_accuracy_before: source_before,
         source_accuracy_after: source_after,
         forgetting: source_before.zip(source_after).map(|(b, a)| b - a),
+        resumed_after_epoch: resume.map(|c| c.epoch),
         seconds: started.elapsed().as_secs_f64(),
     };
     Ok(FineTuned {

@@ -4,7 +4,7 @@
 
 use burn::module::{ModuleMapper, ModuleVisitor, Param};
 use burn::prelude::*;
-use burn::store::burn_pack::Reader;
+use burn::store::burn_pack::{DType, Reader};
 use burn::store::{
     ApplyError, ApplyResult, BurnToPyTorchAdapter, BurnpackStore, ModuleSnapshot,
     PyTorchToBurnAdapter, SafetensorsStore,
@@ -13,6 +13,7 @@ use burn::tensor::Bytes;
 use thiserror::Error;
 
 use crate::model::{Architecture, Classifier};
+use crate::samples::MAX_CLASSES;
 
 /// Version of the metadata layout written by [`to_burnpack`].
 pub const FORMAT_VERSION: u32 = 1;
@@ -73,6 +74,14 @@ pub enum WeightsError {
     },
     #[error("tensor `{name}` could not be read: {message}")]
     BadTensor { name: String, message: String },
+    #[error(
+        "tensor `{name}` holds {value} at index {index}: the weights are damaged and cannot predict anything"
+    )]
+    NotFinite {
+        name: String,
+        index: usize,
+        value: f32,
+    },
     #[error("not a safetensors file ({0})")]
     NotSafetensors(String),
     #[error("could not write the weights: {0}")]
@@ -244,6 +253,11 @@ pub fn from_safetensors(
             });
         }
     }
+    let file = safetensors::SafeTensors::deserialize(bytes)
+        .map_err(|e| WeightsError::NotSafetensors(e.to_string()))?;
+    for (name, tensor) in file.iter() {
+        check_finite(name, tensor.data())?;
+    }
     let class_names: Vec<String> = match metadata.get(KEY_CLASSES) {
         Some(json) => {
             serde_json::from_str(json).map_err(|e| WeightsError::BadClassNames(e.to_string()))?
@@ -382,11 +396,37 @@ pub async fn to_burnpack_async(
     to_burnpack(&to_cpu(model).await?, info)
 }
 
+/// Refuse NaN and infinite values: such a network answers NaN for every drawing, and
+/// fine-tuning it cannot recover. Checked on the file's bytes (little-endian float32), before
+/// anything reaches a device.
+fn check_finite(name: &str, bytes: &[u8]) -> Result<(), WeightsError> {
+    let bad = bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .enumerate()
+        .find(|(_, value)| !value.is_finite());
+    match bad {
+        Some((index, value)) => Err(WeightsError::NotFinite {
+            name: name.to_string(),
+            index,
+            value,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// A weight file's class list must describe a classifier: two classes or more.
 fn check_class_count(class_names: &[String]) -> Result<(), WeightsError> {
     if class_names.len() < 2 {
         return Err(WeightsError::BadClassNames(format!(
             "{} class(es); a classifier needs at least 2",
+            class_names.len()
+        )));
+    }
+    // The head is allocated from this count: a small file must not ask for a huge one.
+    if class_names.len() > MAX_CLASSES {
+        return Err(WeightsError::BadClassNames(format!(
+            "{} classes; digit-transfer handles at most {MAX_CLASSES}",
             class_names.len()
         )));
     }
@@ -433,6 +473,18 @@ pub fn from_burnpack(
             expected,
             found: info.architecture,
         });
+    }
+    let tensors = Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+        .and_then(Reader::into_tensors)
+        .map_err(|e| WeightsError::NotBurnpack(e.to_string()))?;
+    for tensor in tensors {
+        if tensor.dtype == DType::F32 {
+            let name = tensor.name.clone();
+            let data = tensor
+                .into_bytes()
+                .map_err(|e| WeightsError::NotBurnpack(e.to_string()))?;
+            check_finite(&name, &data)?;
+        }
     }
     let architecture = info.architecture;
     let mut model = Classifier::new(architecture, info.class_names.len(), device);

@@ -203,3 +203,69 @@ fn augmentation_is_reproducible_from_its_seed() {
         assert_eq!(same[i], image[i], "pixel {i}");
     }
 }
+
+/// A seven on a `side`-pixel canvas with strokes in proportion.
+fn seven_on(side: usize) -> Drawing {
+    let mut d = Drawing::new(side, side);
+    let s = side as f32;
+    d.stroke((0.3 * s, 0.2 * s), (0.7 * s, 0.2 * s), 0.03 * s, [0, 0, 0]);
+    d.stroke(
+        (0.7 * s, 0.2 * s),
+        (0.45 * s, 0.85 * s),
+        0.03 * s,
+        [0, 0, 0],
+    );
+    d
+}
+
+#[test]
+fn a_huge_canvas_gives_the_same_image_as_a_small_one() {
+    let small = to_mnist(&rgba(&seven_on(280))).unwrap();
+    let huge = to_mnist(&rgba(&seven_on(4000))).unwrap();
+    assert_mnist_like(&huge);
+    let differ: u64 = small
+        .iter()
+        .zip(&huge)
+        .map(|(a, b)| u64::from(a.abs_diff(*b)))
+        .sum();
+    let ink: u64 = small.iter().map(|&p| u64::from(p)).sum();
+    assert!(
+        differ * 10 < ink,
+        "the 4000×4000 and 280×280 drawings differ by {differ} of {ink} ink"
+    );
+    // Past the largest surface accepted: refused before any pixel is read.
+    let too_big = Canvas {
+        width: 9000,
+        height: 9000,
+        pixels: &[],
+        ..rgba(&seven_on(4))
+    };
+    assert_eq!(
+        to_mnist(&too_big),
+        Err(PreprocessError::TooLarge {
+            width: 9000,
+            height: 9000
+        })
+    );
+}
+
+#[test]
+fn a_single_dot_and_a_stroke_off_the_edge_become_centred_images() {
+    // A dot is scaled up like any drawing: a round blob filling the 20-pixel box.
+    let mut dot = Drawing::new(280, 280);
+    dot.stroke((100.0, 60.0), (100.0, 60.0), 8.0, [0, 0, 0]);
+    let image = to_mnist(&rgba(&dot)).unwrap();
+    assert_mnist_like(&image);
+    let (w, h) = ink_box(&image);
+    assert!(w.abs_diff(h) <= 1, "a dot stays round: {w}×{h}");
+    // A single pixel is still a drawing, not a division by zero.
+    let mut pixel = Drawing::new(50, 50);
+    pixel.rgba[(20 * 50 + 30) * 4..(20 * 50 + 30) * 4 + 3].fill(0);
+    assert_mnist_like(&to_mnist(&rgba(&pixel)).unwrap());
+
+    // A stroke that leaves the canvas is cut at the edge; what is left is centred.
+    let mut off = Drawing::new(280, 280);
+    off.stroke((140.0, 40.0), (400.0, 40.0), 10.0, [0, 0, 0]);
+    off.stroke((140.0, 40.0), (140.0, 260.0), 10.0, [0, 0, 0]);
+    assert_mnist_like(&to_mnist(&rgba(&off)).unwrap());
+}

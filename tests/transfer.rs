@@ -419,3 +419,189 @@ fn fine_tuning_on_typeset_digits_beats_zero_shot_and_scratch() {
         "head-only {head} vs scratch {scratch}"
     );
 }
+
+/// Keeps every checkpoint a run hands over.
+#[derive(Default)]
+struct Checkpoints(Vec<transfer::Checkpoint>);
+
+impl train::Observer for Checkpoints {
+    fn wants_checkpoints(&self) -> bool {
+        true
+    }
+    fn checkpoint(&mut self, epoch: usize, model: &Classifier) {
+        self.0.push(transfer::Checkpoint {
+            model: model.clone(),
+            epoch,
+        });
+    }
+}
+
+#[test]
+fn a_run_goes_on_from_a_checkpoint_instead_of_starting_again() {
+    let device = cpu();
+    let (model, info) = pretrained(Architecture::Mlp, &device);
+    let samples = round_or_straight(Split::Train, 12);
+    let classes = names(&["round", "straight"]);
+    let task = transfer::Task {
+        class_names: &classes,
+        samples: &samples,
+    };
+    let settings = transfer::Settings {
+        strategy: Strategy::Full,
+        epochs: 4,
+        batch_size: 8,
+        patience: 0,
+        ..Default::default()
+    };
+    let run = |resume: Option<&transfer::Checkpoint>, observer: &mut Checkpoints| {
+        block_on(transfer::fine_tune(
+            &model,
+            &info,
+            task,
+            &settings,
+            transfer::SourceDigits::default(),
+            resume,
+            &device,
+            observer,
+        ))
+    };
+    let mut saved = Checkpoints::default();
+    let whole = run(None, &mut saved).unwrap();
+    assert_eq!(
+        saved.0.iter().map(|c| c.epoch).collect::<Vec<_>>(),
+        [1, 2, 3, 4],
+        "a checkpoint after every epoch"
+    );
+    assert_eq!(
+        part(&saved.0[3].model, ""),
+        part(&whole.model, ""),
+        "the last checkpoint is the trained network"
+    );
+
+    // Lost after epoch 2: the rest runs from the epoch-2 weights, numbered 3 and 4.
+    let resumed = run(Some(&saved.0[1]), &mut Checkpoints::default()).unwrap();
+    let epochs: Vec<usize> = resumed.report.history.iter().map(|h| h.epoch).collect();
+    assert_eq!(epochs, [3, 4]);
+    assert_eq!(resumed.report.resumed_after_epoch, Some(2));
+    let first_loss = whole.report.history[0].loss;
+    let resumed_loss = resumed.report.history[0].loss;
+    assert!(
+        resumed_loss < first_loss * 0.8,
+        "epoch 3 from the checkpoint has loss {resumed_loss}, a fresh epoch 1 had {first_loss}"
+    );
+    let accuracy = resumed.report.validation.as_ref().unwrap().accuracy;
+    assert!(accuracy >= 0.9, "validation accuracy {accuracy}");
+
+    // A checkpoint of another network, or from past the run's end, is refused.
+    let digits = transfer::Checkpoint {
+        model: model.clone(),
+        epoch: 1,
+    };
+    let err = run(Some(&digits), &mut Checkpoints::default()).unwrap_err();
+    assert!(matches!(err, TransferError::BadCheckpoint(_)), "{err:?}");
+    let late = transfer::Checkpoint {
+        epoch: 9,
+        ..saved.0[0].clone()
+    };
+    let err = run(Some(&late), &mut Checkpoints::default()).unwrap_err();
+    assert!(
+        err.to_string().contains("epoch 9 of a 4-epoch run"),
+        "{err}"
+    );
+}
+
+#[test]
+fn settings_that_cannot_train_are_refused_before_training() {
+    let device = cpu();
+    let (model, info) = pretrained(Architecture::Mlp, &device);
+    let samples = round_or_straight(Split::Train, 5);
+    let classes = names(&["round", "straight"]);
+    let attempt = |settings: transfer::Settings, classes: &[String]| {
+        block_on(transfer::fine_tune(
+            &model,
+            &info,
+            transfer::Task {
+                class_names: classes,
+                samples: &samples,
+            },
+            &settings,
+            transfer::SourceDigits::default(),
+            None,
+            &device,
+            &mut Silent,
+        ))
+        .map(|_| ())
+        .unwrap_err()
+    };
+    let base = transfer::Settings {
+        epochs: 2,
+        batch_size: 4,
+        ..Default::default()
+    };
+    // 10 samples, 20% held out: 8 train.
+    let err = attempt(
+        transfer::Settings {
+            batch_size: 9,
+            ..base.clone()
+        },
+        &classes,
+    );
+    assert_eq!(
+        err,
+        TransferError::BatchTooLarge {
+            batch: 9,
+            samples: 8
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "the batch size (9) is larger than the 8 training samples left after the validation split: choose a batch size of at most 8, or label more samples"
+    );
+    for (settings, message) in [
+        (
+            transfer::Settings {
+                epochs: 0,
+                ..base.clone()
+            },
+            "epochs must be at least 1",
+        ),
+        (
+            transfer::Settings {
+                batch_size: 0,
+                ..base.clone()
+            },
+            "batch size must be at least 1",
+        ),
+        (
+            transfer::Settings {
+                learning_rate: -0.1,
+                ..base.clone()
+            },
+            "learning rate must be a positive number, not -0.1",
+        ),
+        (
+            transfer::Settings {
+                learning_rate: f64::NAN,
+                ..base.clone()
+            },
+            "learning rate must be a positive number, not NaN",
+        ),
+        (
+            transfer::Settings {
+                validation_split: -0.5,
+                ..base.clone()
+            },
+            "the validation split must be at least 0 and below 1, not -0.5",
+        ),
+    ] {
+        assert_eq!(attempt(settings, &classes).to_string(), message);
+    }
+    assert_eq!(
+        attempt(base.clone(), &names(&["round"])),
+        TransferError::TooFewClasses(1)
+    );
+    assert_eq!(
+        attempt(base.clone(), &names(&["round", "straight", "wavy"])),
+        TransferError::EmptyClass("wavy".into())
+    );
+}

@@ -553,6 +553,13 @@ async function startTrainer(device) {
     trainer.info = ready;
     showBadge(ready);
     document.body.dataset.device = ready.kind;
+    // A GPU lost between runs: move to the CPU now rather than fail the next run.
+    trainer.listen((m) => {
+      if (m.type !== "device-lost" || state.training || state.trainer !== trainer) return;
+      say(`${m.message[0].toUpperCase()}${m.message.slice(1)}; fine-tuning now runs on the CPU.`, "error");
+      $("device").value = "cpu";
+      startTrainer("cpu");
+    });
   } catch (error) {
     if (state.trainer !== trainer) return;
     say(`${device === "webgpu" ? "WebGPU" : "The device"} is not available: ${errorText(error)}. Using the CPU.`, "error");
@@ -822,38 +829,58 @@ async function runJob(job, results) {
           const validation = p.val_accuracy == null ? "" : ` · validation accuracy ${percent(p.val_accuracy)}`;
           $("train-status").textContent = `${m.strategy}: epoch ${p.epoch}/${job.settings.epochs} done · loss ${p.loss.toFixed(3)}${validation} · ${Math.round(p.samples_per_sec).toLocaleString("en")} samples/s`;
         }
+      } else if (m.type === "checkpoint") {
+        // The weights after an epoch on WebGPU, with the curves so far: what a CPU run
+        // goes on from if the GPU is lost.
+        state.training.checkpoint = { strategy: m.strategy, epoch: m.epoch, weights: m.weights, history: [...state.training.history] };
       } else if (m.type === "result") {
-        results.push({ strategy: m.strategy, report: m.report, weights: m.weights, device });
+        const report = m.report;
+        if (report.resumed_after_epoch != null) {
+          const earlier = (job.earlier ?? []).filter((h) => h.epoch <= report.resumed_after_epoch);
+          report.history = [...earlier, ...report.history];
+        }
+        results.push({ strategy: m.strategy, report, weights: m.weights, device: job.resume ? `${device}, after ${job.resume.epoch} epoch${job.resume.epoch === 1 ? "" : "s"} on WebGPU` : device });
         state.training.history = [];
+        state.training.checkpoint = null;
       } else if (m.type === "done") {
         stopListening();
         const seconds = ((performance.now() - started) / 1000).toFixed(1);
         $("train-status").textContent = m.stopped ? `Stopped after ${seconds} s; the best weights so far are kept.` : `Done in ${seconds} s on ${device}.`;
         $("progress").value = 1;
         resolve();
-      } else if (m.type === "error" || m.type === "crash") {
+      } else if (m.type === "error" || m.type === "crash" || m.type === "device-lost") {
         stopListening();
-        reject(Object.assign(new Error(m.message), { crash: m.type === "crash" }));
+        reject(Object.assign(new Error(m.message), { crash: m.type !== "error" }));
       }
     });
   });
-  state.training = { job, history: [] };
+  state.training = { job, history: [...(job.earlier ?? [])], checkpoint: null };
   if (trainer.info?.kind === "webgpu") {
     $("train-status").textContent = "Starting on WebGPU: the first step compiles its shaders, which can take several seconds…";
   } else {
     $("train-status").textContent = "Starting…";
   }
-  trainer.worker.postMessage(job);
+  const { earlier, ...message } = job;
+  trainer.worker.postMessage(message);
   try {
     await done;
   } catch (error) {
     if (trainer.info?.kind !== "webgpu") throw error;
-    // The GPU failed (device lost, out of memory, driver error): redo the rest on the CPU.
-    say(`WebGPU failed during fine-tuning (${errorText(error)}); finishing on the CPU.`, "error");
+    // The GPU failed (device lost, out of memory, driver error): finish on the CPU, from the
+    // last epoch's weights when there are some.
+    const checkpoint = state.training?.checkpoint;
+    const remaining = job.strategies.filter((s) => !results.some((r) => r.strategy === s));
+    const resume = checkpoint && remaining.includes(checkpoint.strategy) ? checkpoint : null;
+    const from = resume ? ` from the weights after epoch ${resume.epoch}` : "";
+    say(`WebGPU failed during fine-tuning (${errorText(error)}); finishing on the CPU${from}. Your samples are unchanged.`, "error");
     $("device").value = "cpu";
     await startTrainer("cpu");
-    const remaining = job.strategies.filter((s) => !results.some((r) => r.strategy === s));
-    await runJob({ ...job, strategies: remaining }, results);
+    await runJob({
+      ...job,
+      strategies: remaining,
+      resume: resume && { strategy: resume.strategy, epoch: resume.epoch, weights: resume.weights },
+      earlier: resume?.history ?? [],
+    }, results);
   }
 }
 

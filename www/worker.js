@@ -1,11 +1,28 @@
 // Fine-tuning off the main thread: this worker runs the page's wasm and reports progress by
-// message. Messages in: open, train, stop. Out: ready, progress, result, done, error.
+// message. Messages in: open, train, stop. Out: ready, progress, checkpoint, result, done,
+// error, device-lost.
 // It loads the WebGPU build (digit-transfer-gpu.js) only when WebGPU is wanted and the browser
 // has an adapter; otherwise the small CPU build the page itself uses.
 let wasm = null;
 let bench = null;
 let stopRequested = false;
 let sourceLoaded = false;
+let fault = null;
+
+// The GPU devices the WebGPU build asks for, so that their loss can be reported at once: after
+// a loss the wasm's pending GPU reads may never settle, and the page must not wait for them.
+const devices = [];
+if (self.GPUAdapter) {
+  const requestDevice = GPUAdapter.prototype.requestDevice;
+  GPUAdapter.prototype.requestDevice = async function (...args) {
+    const device = await requestDevice.apply(this, args);
+    devices.push(device);
+    device.lost.then((info) => {
+      postMessage({ type: "device-lost", message: `the GPU device was lost (${info.message || info.reason || "no reason given"})` });
+    });
+    return device;
+  };
+}
 
 /** Why there is no WebGPU, in a few words (the library's reason is long and technical). */
 async function whyNoWebGpu(detail) {
@@ -65,17 +82,18 @@ async function loadSourceDigits() {
 }
 
 /**
- * Fault injection for tests (`?fault=lose-device` on the page): after the first epoch on
- * WebGPU the worker dies as it would when the GPU device is lost, and the page must finish
- * on the CPU.
+ * Fault injection for tests (`?fault=lose-device` on the page): once the first checkpoint on
+ * WebGPU is out, the GPU device is destroyed, exactly as a lost device behaves, and the page
+ * must finish on the CPU from that checkpoint.
  */
-function injectFault(fault, progress) {
-  if (fault === "lose-device" && bench.device_kind === "webgpu" && progress.kind === "epoch") {
-    setTimeout(() => { throw new Error("the GPU device was lost (simulated)"); });
+function injectFault() {
+  if (fault === "lose-device" && bench.device_kind === "webgpu") {
+    fault = null;
+    for (const device of devices) device.destroy();
   }
 }
 
-async function train({ pretrained, classes, images, labels, settings, strategies, adapt, fault }) {
+async function train({ pretrained, classes, images, labels, settings, strategies, adapt, resume }) {
   if (adapt) await loadSourceDigits();
   for (const strategy of strategies) {
     if (stopRequested) break;
@@ -83,15 +101,25 @@ async function train({ pretrained, classes, images, labels, settings, strategies
     const onProgress = (json) => {
       const now = performance.now();
       const progress = JSON.parse(json);
-      if (fault) injectFault(fault, progress);
       // Every epoch, but batches at most ten times a second: the page only needs a live figure.
       const due = progress.kind === "epoch" || now - lastPost > 100;
       if (due) postMessage({ type: "progress", strategy, progress });
       if (due && progress.kind === "batch") lastPost = now;
       return !stopRequested;
     };
+    // On WebGPU the weights go to the page after every epoch: if the GPU is lost, the run
+    // goes on from them on the CPU. The CPU has nothing to fall back to, so it skips the copy.
+    const onCheckpoint = bench.device_kind === "webgpu"
+      ? (epoch, weights) => {
+        postMessage({ type: "checkpoint", strategy, epoch, weights }, [weights.buffer]);
+        injectFault();
+      }
+      : undefined;
+    const from = resume?.strategy === strategy ? resume : null;
     const run = { ...settings, strategy };
-    const result = await bench.fine_tune(pretrained, classes, images, labels, JSON.stringify(run), onProgress);
+    const result = await bench.fine_tune(
+      pretrained, classes, images, labels, JSON.stringify(run), onProgress, onCheckpoint, from?.weights, from?.epoch,
+    );
     const weights = result.weights;
     postMessage({ type: "result", strategy, report: JSON.parse(result.report), weights }, [weights.buffer]);
     result.free();
@@ -119,6 +147,7 @@ onmessage = async ({ data }) => {
       });
     } else if (data.type === "train") {
       stopRequested = false;
+      fault = data.fault;
       await train(data);
       postMessage({ type: "done", stopped: stopRequested });
     }

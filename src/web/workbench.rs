@@ -5,9 +5,10 @@ use wasm_bindgen::prelude::*;
 
 use crate::data::Sample;
 use crate::device::{DeviceKind, Selected};
+use crate::model::Classifier;
 use crate::samples::{self, SampleSet};
 use crate::train::{BatchProgress, Control, EpochSummary, Observer};
-use crate::transfer::{self, Settings, SourceDigits, Task};
+use crate::transfer::{self, Checkpoint, Settings, SourceDigits, Task};
 use crate::weights;
 
 use super::{js_error, select_device};
@@ -27,15 +28,20 @@ pub struct FineTuned {
     pub weights: Vec<u8>,
 }
 
-/// Hands progress to JavaScript as JSON; a falsy answer stops training.
-struct Callback<'a>(&'a js_sys::Function);
+/// Hands progress to JavaScript as JSON; a falsy answer stops training. With a checkpoint
+/// function, the weights after every epoch go to it too (epoch, burnpack bytes).
+struct Callback<'a> {
+    progress: &'a js_sys::Function,
+    checkpoint: Option<&'a js_sys::Function>,
+    info: &'a weights::WeightsInfo,
+}
 
 impl Callback<'_> {
     fn send(&self, kind: &str, value: impl serde::Serialize) -> Control {
         let mut json = serde_json::to_value(value).unwrap_or_default();
         json["kind"] = serde_json::Value::from(kind);
         let answer = self
-            .0
+            .progress
             .call1(&JsValue::NULL, &JsValue::from_str(&json.to_string()));
         match answer {
             Ok(go_on) if !go_on.is_truthy() => Control::Stop,
@@ -50,6 +56,16 @@ impl Observer for Callback<'_> {
     }
     fn epoch(&mut self, summary: &EpochSummary) -> Control {
         self.send("epoch", summary)
+    }
+    fn wants_checkpoints(&self) -> bool {
+        self.checkpoint.is_some()
+    }
+    fn checkpoint(&mut self, epoch: usize, model: &Classifier) {
+        // A checkpoint that cannot be written only means a failure later starts afresh.
+        if let (Some(send), Ok(bytes)) = (self.checkpoint, weights::to_burnpack(model, self.info)) {
+            let bytes = js_sys::Uint8Array::from(bytes.as_slice());
+            let _ = send.call2(&JsValue::NULL, &JsValue::from(epoch as u32), &bytes);
+        }
     }
 }
 
@@ -104,7 +120,10 @@ impl Workbench {
     /// Fine-tune `pretrained` (burnpack or safetensors bytes) on the person's samples
     /// (`images`: `n × 784` bytes, `labels`: `n` indices into `classes`) with `settings`
     /// (JSON of [`Settings`]). `on_progress` receives JSON per batch and per epoch and
-    /// returns whether to go on.
+    /// returns whether to go on. `on_checkpoint`, when given, receives the weights after every
+    /// epoch (epoch, burnpack bytes); `resume` (burnpack bytes of such a checkpoint, and its
+    /// epoch) goes on from one, e.g. on the CPU after the GPU was lost.
+    #[allow(clippy::too_many_arguments)]
     pub async fn fine_tune(
         &self,
         pretrained: Vec<u8>,
@@ -113,6 +132,9 @@ impl Workbench {
         labels: Vec<u8>,
         settings: String,
         on_progress: js_sys::Function,
+        on_checkpoint: Option<js_sys::Function>,
+        resume: Option<Vec<u8>>,
+        resume_epoch: Option<u32>,
     ) -> Result<FineTuned, JsError> {
         let settings: Settings = serde_json::from_str(&settings)
             .map_err(|e| JsError::new(&format!("bad training settings: {e}")))?;
@@ -129,13 +151,33 @@ impl Workbench {
             rehearsal: &self.rehearsal,
             held_out: &self.held_out,
         };
-        let mut observer = Callback(&on_progress);
+        let checkpoint = match (resume, resume_epoch) {
+            (Some(bytes), Some(epoch)) => {
+                let (model, _) = weights::from_burnpack(&bytes, Some(info.architecture), device)
+                    .map_err(|e| JsError::new(&format!("cannot read the checkpoint: {e}")))?;
+                Some(Checkpoint {
+                    model,
+                    epoch: epoch as usize,
+                })
+            }
+            _ => None,
+        };
+        let out_info = weights::WeightsInfo {
+            architecture: info.architecture,
+            class_names: classes.clone(),
+        };
+        let mut observer = Callback {
+            progress: &on_progress,
+            checkpoint: on_checkpoint.as_ref(),
+            info: &out_info,
+        };
         let tuned = transfer::fine_tune(
             &pretrained,
             &info,
             task,
             &settings,
             source,
+            checkpoint.as_ref(),
             device,
             &mut observer,
         )
