@@ -215,6 +215,10 @@ async fn page_boundary_fine_tunes_predicts_and_moves_samples() {
         "validation_split":0.25,"patience":0,"augment":false}"#;
 
     let go_on = js_sys::Function::new_with_args("json", "JSON.parse(json); return true;");
+    // Checkpoints after every epoch, kept in a JS array as [epoch, burnpack bytes].
+    let kept = js_sys::Array::new();
+    let keep =
+        js_sys::Function::new_with_args("epoch, bytes", "this.push([epoch, bytes]);").bind0(&kept);
     let tuned = ok(bench
         .fine_tune(
             bytes.clone(),
@@ -223,6 +227,9 @@ async fn page_boundary_fine_tunes_predicts_and_moves_samples() {
             labels.clone(),
             settings.into(),
             go_on,
+            Some(keep.clone()),
+            None,
+            None,
         )
         .await);
     let report: serde_json::Value = serde_json::from_str(&tuned.report).expect("report JSON");
@@ -231,6 +238,36 @@ async fn page_boundary_fine_tunes_predicts_and_moves_samples() {
     assert!(history[3]["loss"].as_f64() < history[0]["loss"].as_f64());
     assert!(report["validation"]["accuracy"].as_f64().expect("accuracy") > 0.9);
     assert_eq!(report["new_head"], true);
+
+    assert_eq!(kept.length(), 4, "a checkpoint after every epoch");
+
+    // Going on from the epoch-2 checkpoint (as after a lost GPU): epochs 3 and 4 remain.
+    let second = js_sys::Array::from(&kept.get(1));
+    assert_eq!(second.get(0).as_f64(), Some(2.0));
+    let checkpoint = js_sys::Uint8Array::new(&second.get(1)).to_vec();
+    let go_on = js_sys::Function::new_with_args("json", "return true;");
+    let resumed = ok(bench
+        .fine_tune(
+            bytes.clone(),
+            classes.clone(),
+            images.clone(),
+            labels.clone(),
+            settings.into(),
+            go_on,
+            None,
+            Some(checkpoint),
+            Some(2),
+        )
+        .await);
+    let report: serde_json::Value = serde_json::from_str(&resumed.report).expect("report JSON");
+    assert_eq!(report["resumed_after_epoch"], 2);
+    let epochs: Vec<u64> = report["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|h| h["epoch"].as_u64())
+        .collect();
+    assert_eq!(epochs, [3, 4]);
 
     let model = ok(DigitModel::load(tuned.weights.clone(), "cpu".into()).await);
     assert_eq!(model.class_names(), classes);
@@ -247,6 +284,9 @@ async fn page_boundary_fine_tunes_predicts_and_moves_samples() {
             labels.clone(),
             settings.into(),
             stop,
+            None,
+            None,
+            None,
         )
         .await);
     let report: serde_json::Value = serde_json::from_str(&stopped.report).expect("report JSON");
