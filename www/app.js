@@ -81,7 +81,7 @@ let predicting = Promise.resolve();
 function predict() {
   predicting = predicting.then(async () => {
     if (pad.isEmpty()) {
-          showSeen(null);
+      showSeen(null);
       $("bars").replaceChildren();
       $("guess").textContent = state.mode === "adapt" ? "Draw a digit." : "Draw a sample.";
       return;
@@ -97,7 +97,7 @@ function predict() {
       performance.mark("prediction-shown");
       p.free();
     } catch (error) {
-          $("guess").textContent = errorText(error);
+      $("guess").textContent = errorText(error);
     }
   });
   return predicting;

@@ -77,10 +77,14 @@ export class Pad {
     ctx.lineCap = "round";
     ctx.lineJoin = "round";
     for (const stroke of this.strokes) {
+      // A tap (points that never move) is a dot: a zero-length line draws nothing, whatever
+      // its caps. For a moving stroke the dot is the round cap it starts with anyway.
+      ctx.beginPath();
+      ctx.arc(...stroke[0], INK / 2, 0, 2 * Math.PI);
+      ctx.fill();
       ctx.beginPath();
       ctx.moveTo(...stroke[0]);
       for (const p of stroke.slice(1)) ctx.lineTo(...p);
-      if (stroke.length === 1) ctx.lineTo(stroke[0][0] + 0.01, stroke[0][1]);
       ctx.stroke();
     }
   }
