@@ -383,3 +383,60 @@ fn export_to_safetensors_and_back_keeps_the_accuracy() {
         "{stderr}"
     );
 }
+
+#[test]
+fn finetune_refuses_bad_sample_files_and_settings_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let finetune = |extra: &[&str]| {
+        let out = path("out.bpk");
+        let mut args = vec!["finetune", "--weights", MLP, "--epochs", "1", "--out", &out];
+        args.extend_from_slice(extra);
+        let (ok, _, stderr) = cli(&args);
+        assert!(!ok, "{extra:?} was accepted");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(
+            !dir.path().join("out.bpk").exists(),
+            "{extra:?} wrote weights"
+        );
+        stderr
+    };
+
+    // A 100 MB samples file is refused by its size, before it is parsed.
+    let mut huge = vec![b' '; 100 * 1024 * 1024];
+    huge[0] = b'{';
+    std::fs::write(path("huge.json"), huge).unwrap();
+    let stderr = finetune(&["--samples", &path("huge.json")]);
+    assert!(stderr.contains("104857600 bytes"), "{stderr}");
+    std::fs::write(path("empty.json"), b"").unwrap();
+    let stderr = finetune(&["--samples", &path("empty.json")]);
+    assert!(stderr.contains("empty"), "{stderr}");
+
+    // IDX: labels for 2 images against 3 images; a labels file given as images.
+    let samples = mnist_subset(Split::Train, 1);
+    let images = data::write_idx_images(&samples[..3]);
+    let labels = data::write_idx_labels(&samples[..2]);
+    std::fs::write(path("images"), &images).unwrap();
+    std::fs::write(path("labels"), &labels).unwrap();
+    let stderr = finetune(&["--images", &path("images"), "--labels", &path("labels")]);
+    assert!(stderr.contains("3 images but 2 labels"), "{stderr}");
+    let stderr = finetune(&["--images", &path("labels"), "--labels", &path("labels")]);
+    assert!(stderr.contains("wrong IDX magic number"), "{stderr}");
+
+    // A batch larger than what is left to train on.
+    let all = data::write_idx_labels(&samples);
+    std::fs::write(path("images10"), data::write_idx_images(&samples)).unwrap();
+    std::fs::write(path("labels10"), all).unwrap();
+    let stderr = finetune(&[
+        "--images",
+        &path("images10"),
+        "--labels",
+        &path("labels10"),
+        "--batch",
+        "64",
+    ]);
+    assert!(
+        stderr.contains("the batch size (64) is larger than the 10 training samples"),
+        "{stderr}"
+    );
+}

@@ -50,8 +50,10 @@ export function launch({ webgpu = false, extraArgs = [] } = {}) {
  */
 export async function open(context, origin) {
   const page = await context.newPage();
-  const watch = { foreign: [], errors: [] };
-  page.on("request", (r) => { if (!r.url().startsWith(origin) && !r.url().startsWith("blob:") && !r.url().startsWith("data:")) watch.foreign.push(r.url()); });
+  const watch = { foreign: [], errors: [], requests: [] };
+  // Every request of the context, the training worker's included, must stay on the origin.
+  context.on("request", (r) => { if (!r.url().startsWith(origin) && !r.url().startsWith("blob:") && !r.url().startsWith("data:")) watch.foreign.push(r.url()); });
+  context.on("request", (r) => watch.requests.push(r.url()));
   page.on("pageerror", (e) => watch.errors.push(String(e)));
   page.on("console", (m) => { if (m.type() === "error") watch.errors.push(m.text()); });
   await page.addInitScript(() => {

@@ -378,8 +378,18 @@ test("CPU: bad input and faults are refused with a reason and lose nothing", { t
     await page.evaluate(() => window.__restorePut());
     await screenshot(page, "7-reliability");
 
+    // A static page's security: the CSP allows no inline script and no eval (only wasm), an
+    // injected inline script does not run, and no request of the page or its worker (which
+    // fetched the rehearsal digits) left the origin.
+    const csp = await page.getAttribute('meta[http-equiv="Content-Security-Policy"]', "content");
+    const scripts = csp.match(/script-src ([^;]*)/)[1];
+    assert.equal(scripts, "'self' 'wasm-unsafe-eval'");
+    assert.doesNotMatch(csp, /'unsafe-inline'|'unsafe-eval'/);
+    await page.addScriptTag({ content: "window.__inlineRan = true;" }).catch(() => {});
+    assert.equal(await page.evaluate(() => window.__inlineRan), undefined);
+    assert.ok(watch.requests.some((u) => u.endsWith("/www/data/rehearsal.json")), "the worker's requests are watched");
     assert.deepEqual(watch.foreign, []);
-    assert.deepEqual(watch.errors.filter((e) => !/QuotaExceeded|quota/i.test(e)), []);
+    assert.deepEqual(watch.errors.filter((e) => !/QuotaExceeded|quota|Content Security Policy/i.test(e)), []);
   } finally {
     await browser.close();
     await rm(scratch, { recursive: true, force: true });
