@@ -187,6 +187,14 @@ test("CPU: a new task with two classes of my own trains a two-class head", { tim
     await page.setInputFiles("#load-weights", { name: "junk.bpk", mimeType: "application/octet-stream", buffer: Buffer.from("not weights at all") });
     await page.waitForFunction(() => /Could not load the weights/.test(document.querySelector("#status").textContent));
     assert.match(await page.textContent("#weights-info"), /loaded from two-class\.safetensors/);
+    // Weights of another task's classes, over this task's samples: refused, nothing changes.
+    const other = editSafetensors(await readFile(weightsFile), (header) => {
+      header.__metadata__["digit_transfer.classes"] = JSON.stringify(["A", "B"]);
+    });
+    await page.setInputFiles("#load-weights", { name: "other.safetensors", mimeType: "application/octet-stream", buffer: other });
+    await page.waitForFunction(() => /differ from your task/.test(document.querySelector("#status").textContent));
+    assert.match(await page.textContent("#status"), /its classes \(A, B\) differ from your task's \(✓, ✗\); delete the task's samples or load matching weights\. The model in use is unchanged\./);
+    assert.match(await page.textContent("#weights-info"), /loaded from two-class\.safetensors/);
 
     // Stop ends a long run early and keeps what it has.
     await setSettings(page, { strategy: "full", epochs: 5000 });
