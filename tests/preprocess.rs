@@ -204,24 +204,10 @@ fn augmentation_is_reproducible_from_its_seed() {
     }
 }
 
-/// A seven on a `side`-pixel canvas with strokes in proportion.
-fn seven_on(side: usize) -> Drawing {
-    let mut d = Drawing::new(side, side);
-    let s = side as f32;
-    d.stroke((0.3 * s, 0.2 * s), (0.7 * s, 0.2 * s), 0.03 * s, [0, 0, 0]);
-    d.stroke(
-        (0.7 * s, 0.2 * s),
-        (0.45 * s, 0.85 * s),
-        0.03 * s,
-        [0, 0, 0],
-    );
-    d
-}
-
 #[test]
 fn a_huge_canvas_gives_the_same_image_as_a_small_one() {
-    let small = to_mnist(&rgba(&seven_on(280))).unwrap();
-    let huge = to_mnist(&rgba(&seven_on(4000))).unwrap();
+    let small = to_mnist(&rgba(&Drawing::seven_of(280, 280, 0.03))).unwrap();
+    let huge = to_mnist(&rgba(&Drawing::seven_of(4000, 4000, 0.03))).unwrap();
     assert_mnist_like(&huge);
     let differ: u64 = small
         .iter()
@@ -238,7 +224,7 @@ fn a_huge_canvas_gives_the_same_image_as_a_small_one() {
         width: 9000,
         height: 9000,
         pixels: &[],
-        ..rgba(&seven_on(4))
+        ..rgba(&Drawing::new(4, 4))
     };
     assert_eq!(
         to_mnist(&too_big),

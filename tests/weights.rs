@@ -166,6 +166,23 @@ fn cut_points(len: usize, dense_until: usize) -> Vec<usize> {
     cuts
 }
 
+/// `bytes` cut short at each of `cuts` is refused as not a weights file, never loaded.
+fn assert_every_cut_refused(bytes: &[u8], cuts: &[usize]) {
+    let device = cpu();
+    for &cut in cuts {
+        let err = weights::from_bytes(&bytes[..cut], None, &device)
+            .err()
+            .unwrap_or_else(|| panic!("a file cut at byte {cut} of {} loaded", bytes.len()));
+        assert!(
+            matches!(
+                err,
+                WeightsError::NotBurnpack(_) | WeightsError::NotSafetensors(_)
+            ),
+            "cut at {cut}: {err:?}"
+        );
+    }
+}
+
 #[test]
 fn a_burnpack_file_cut_at_any_section_boundary_is_refused() {
     let device = cpu();
@@ -181,18 +198,7 @@ fn a_burnpack_file_cut_at_any_section_boundary_is_refused() {
     let data_start = (10 + metadata).div_ceil(256) * 256;
     let cuts = cut_points(bytes.len(), data_start + 1);
     assert!(cuts.len() > data_start, "{} cut points", cuts.len());
-    for cut in cuts {
-        let err = weights::from_bytes(&bytes[..cut], None, &device)
-            .err()
-            .unwrap_or_else(|| panic!("a file cut at byte {cut} of {} loaded", bytes.len()));
-        assert!(
-            matches!(
-                err,
-                WeightsError::NotBurnpack(_) | WeightsError::NotSafetensors(_)
-            ),
-            "cut at {cut}: {err:?}"
-        );
-    }
+    assert_every_cut_refused(&bytes, &cuts);
 }
 
 #[test]
@@ -210,18 +216,7 @@ fn a_safetensors_file_cut_at_any_tensor_boundary_is_refused() {
         }
     }
     cuts.retain(|&c| c < bytes.len());
-    for cut in cuts {
-        let err = weights::from_bytes(&bytes[..cut], None, &device)
-            .err()
-            .unwrap_or_else(|| panic!("a file cut at byte {cut} of {} loaded", bytes.len()));
-        assert!(
-            matches!(
-                err,
-                WeightsError::NotBurnpack(_) | WeightsError::NotSafetensors(_)
-            ),
-            "cut at {cut}: {err:?}"
-        );
-    }
+    assert_every_cut_refused(&bytes, &cuts);
 }
 
 #[test]

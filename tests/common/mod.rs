@@ -43,15 +43,16 @@ impl Drawing {
 
     /// A seven: a top bar and a slanted stem.
     pub fn seven(width: usize, height: usize) -> Self {
+        Self::seven_of(width, height, 0.04)
+    }
+
+    /// A seven whose strokes have a radius of `thickness` × the height.
+    pub fn seven_of(width: usize, height: usize, thickness: f32) -> Self {
         let mut d = Self::new(width, height);
         let (w, h) = (width as f32, height as f32);
-        d.stroke((0.3 * w, 0.2 * h), (0.7 * w, 0.2 * h), 0.04 * h, [0, 0, 0]);
-        d.stroke(
-            (0.7 * w, 0.2 * h),
-            (0.45 * w, 0.85 * h),
-            0.04 * h,
-            [0, 0, 0],
-        );
+        let r = thickness * h;
+        d.stroke((0.3 * w, 0.2 * h), (0.7 * w, 0.2 * h), r, [0, 0, 0]);
+        d.stroke((0.7 * w, 0.2 * h), (0.45 * w, 0.85 * h), r, [0, 0, 0]);
         d
     }
 }
