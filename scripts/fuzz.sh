@@ -5,7 +5,7 @@
 # replay) and grows a scratch corpus in fuzz/corpus/<target>/. A crash is copied into
 # tests/fuzz/<target>/ as a regression input, and the script fails; inputs that add coverage
 # (under 64 KiB) are kept there too. Figures per target go to fuzz/report.tsv: seconds,
-# executions, corpus size, crashes.
+# executions, corpus size, crashes (or to $FUZZ_REPORT).
 # Needs the nightly toolchain and cargo-fuzz (installed here when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +22,7 @@ export CARGO_TARGET_DIR="$HOME/.cache/digit-transfer/fuzz-target"
 # Safe Rust needs no address sanitizer; without it the targets build and run faster.
 cargo +nightly fuzz build -s none
 
-report=fuzz/report.tsv
+report="${FUZZ_REPORT:-fuzz/report.tsv}"
 printf 'target\tseconds\texecutions\tcorpus\tcrashes\n' > "$report"
 failed=0
 for target in "${targets[@]}"; do
