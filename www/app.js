@@ -531,7 +531,8 @@ class Trainer {
       e.preventDefault();
       this.listeners.forEach((l) => l({ type: "crash", message: e.message || "the training worker stopped" }));
     };
-    this.worker.postMessage({ type: "open", device });
+    // Fault injection for the end-to-end tests (see worker.js).
+    this.worker.postMessage({ type: "open", device, fault: new URLSearchParams(location.search).get("fault") });
   }
   listen(listener) {
     this.listeners.add(listener);

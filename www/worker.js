@@ -145,6 +145,8 @@ onmessage = async ({ data }) => {
         detail: bench.device_reason,
         adapter: kind === "webgpu" ? await adapterName() : "",
       });
+      // Fault injection (`?fault=lose-idle-device`): the GPU is lost while nothing trains.
+      if (data.fault === "lose-idle-device") setTimeout(() => devices.forEach((d) => d.destroy()), 1500);
     } else if (data.type === "train") {
       stopRequested = false;
       fault = data.fault;

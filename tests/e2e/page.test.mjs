@@ -247,6 +247,13 @@ test("WebGPU: the badge names the adapter, and fine-tuning runs on it", { timeou
     assert.match(await summary(page, "Device"), /CPU.*after 1 epoch on WebGPU/);
     assert.match(await summary(page, "Epochs"), /^3\b/);
     assert.match(await page.textContent("#sample-count"), /^20 samples/);
+    // A GPU lost while nothing trains: the page moves fine-tuning to the CPU at once.
+    await page.goto(`${server.origin}/?fault=lose-idle-device`);
+    await page.waitForSelector("body[data-ready=true]");
+    await page.waitForFunction(() => /fine-tuning now runs on the CPU/.test(document.querySelector("#status").textContent), null, { timeout: 120_000 });
+    assert.match(await page.textContent("#status"), /^The GPU device was lost \(.*\); fine-tuning now runs on the CPU\.$/);
+    await page.waitForFunction(() => document.querySelector("#badge").dataset.device === "cpu");
+    assert.match(await page.textContent("#sample-count"), /^20 samples/);
     // WebGPU reports its own loss on the console; wgpu may also fail its pending work.
     watch.errors = watch.errors.filter((e) => !/device|Device|GPU|wgpu|unreachable|panicked/.test(e));
     assert.deepEqual(watch.foreign, []);
