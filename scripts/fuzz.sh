@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Fuzzes every decoder of outside bytes for a bounded time each (default 60 s):
 #   scripts/fuzz.sh [SECONDS] [TARGET ...]      targets: idx weights samples canvas
+#   (0 seconds: only re-minimise the kept inputs with the scratch corpus)
 # Each target starts from its kept inputs in tests/fuzz/<target>/ (which the ordinary tests
 # replay) and grows a scratch corpus in fuzz/corpus/<target>/. A crash is copied into
-# tests/fuzz/<target>/ as a regression input, and the script fails; inputs that add coverage
-# (under 64 KiB) are kept there too. Figures per target go to fuzz/report.tsv: seconds,
+# tests/fuzz/<target>/ as a regression input, and the script fails; a minimal set of inputs
+# covering what the run reached (under 64 KiB) is kept there too. Figures per target go to fuzz/report.tsv: seconds,
 # executions, corpus size, crashes (or to $FUZZ_REPORT).
 # Needs the nightly toolchain and cargo-fuzz (installed here when missing).
 set -euo pipefail
@@ -22,6 +23,26 @@ export CARGO_TARGET_DIR="$HOME/.cache/digit-transfer/fuzz-target"
 # Safe Rust needs no address sanitizer; without it the targets build and run faster.
 cargo +nightly fuzz build -s none
 
+# Keep a minimal set that covers what the kept inputs and the run's corpus cover: a libFuzzer
+# merge on edge coverage into an empty folder. Named seeds stay; hash-named inputs are replaced
+# by the merge's (under 64 KiB: the big ones are mutated whole weights files, which their seed
+# covers).
+keep_corpus() {
+  local target=$1 corpus=$2 kept="tests/fuzz/$1" merged input
+  merged=$(mktemp -d)
+  cargo +nightly fuzz run -s none "$target" "$merged" "$kept" "$corpus" -- \
+    -merge=1 -use_counters=0 -max_len=1048576 -rss_limit_mb=4096 -timeout=20 \
+    >"fuzz/$target.merge.log" 2>&1
+  find "$kept" -type f -regextype posix-extended -regex '.*/[0-9a-f]{40}' -delete
+  for input in "$merged"/*; do
+    [[ -f "$input" && $(stat -c %s "$input") -lt 65536 ]] || continue
+    find "$kept" -type f -size "$(stat -c %s "$input")c" -exec cmp -s "$input" {} \; -print -quit |
+      grep -q . || cp "$input" "$kept/"
+  done
+  rm -rf "$merged"
+  echo "   tests/fuzz/$target/ keeps $(ls "$kept" | wc -l) inputs"
+}
+
 report="${FUZZ_REPORT:-fuzz/report.tsv}"
 printf 'target\tseconds\texecutions\tcorpus\tcrashes\n' > "$report"
 failed=0
@@ -30,6 +51,7 @@ for target in "${targets[@]}"; do
   artifacts="fuzz/artifacts/$target"
   mkdir -p "$corpus" "$artifacts"
   log="fuzz/$target.log"
+  if ((seconds == 0)); then keep_corpus "$target" "$corpus"; continue; fi
   echo "== $target: ${seconds}s"
   status=0
   cargo +nightly fuzz run -s none "$target" "$corpus" "tests/fuzz/$target" -- \
@@ -43,21 +65,7 @@ for target in "${targets[@]}"; do
     cp "$crash" "tests/fuzz/$target/"
     echo "   crash kept as tests/fuzz/$target/$(basename "$crash")"
   done
-  # Keep what adds coverage: merge the scratch corpus into the kept inputs (files under
-  # 64 KiB only; the big ones are mutated whole weights files, covered by their seed).
-  merged=$(mktemp -d)
-  cargo +nightly fuzz run -s none "$target" "$merged" "tests/fuzz/$target" "$corpus" -- \
-    -merge=1 -max_len=1048576 -rss_limit_mb=4096 -timeout=20 >"fuzz/$target.merge.log" 2>&1 || true
-  kept=0
-  for input in "$merged"/*; do
-    [[ -f "$input" && $(stat -c %s "$input") -lt 65536 && ! -e "tests/fuzz/$target/$(basename "$input")" ]] || continue
-    if ! find "tests/fuzz/$target" -type f -size "$(stat -c %s "$input")c" -exec cmp -s "$input" {} \; -print -quit | grep -q .; then
-      cp "$input" "tests/fuzz/$target/"
-      kept=$((kept + 1))
-    fi
-  done
-  rm -rf "$merged"
-  echo "   $kept new inputs kept in tests/fuzz/$target/"
+  keep_corpus "$target" "$corpus"
   printf '%s\t%s\t%s\t%s\t%s\n' "$target" "$seconds" "${runs:-0}" "$(ls "$corpus" | wc -l)" "$crashes" >> "$report"
   echo "   ${runs:-0} executions, $(ls "$corpus" | wc -l) inputs in the corpus, $crashes crashes (log: $log)"
   if ((status != 0 || crashes > 0)); then failed=1; fi
