@@ -245,17 +245,18 @@ pub fn from_safetensors(
             found: architecture,
         });
     }
-    for (name, tensor) in &tensors {
-        if tensor.dtype != safetensors::Dtype::F32 {
-            return Err(WeightsError::BadTensor {
-                name: name.clone(),
-                message: format!("data type {:?}; digit-transfer reads float32", tensor.dtype),
-            });
-        }
-    }
     let file = safetensors::SafeTensors::deserialize(bytes)
         .map_err(|e| WeightsError::NotSafetensors(e.to_string()))?;
     for (name, tensor) in file.iter() {
+        if tensor.dtype() != safetensors::Dtype::F32 {
+            return Err(WeightsError::BadTensor {
+                name: name.to_string(),
+                message: format!(
+                    "data type {:?}; digit-transfer reads float32",
+                    tensor.dtype()
+                ),
+            });
+        }
         check_finite(name, tensor.data())?;
     }
     let class_names: Vec<String> = match metadata.get(KEY_CLASSES) {
@@ -433,10 +434,19 @@ fn check_class_count(class_names: &[String]) -> Result<(), WeightsError> {
     Ok(())
 }
 
+/// Open burnpack bytes: only the header and metadata are parsed.
+fn burnpack_reader(bytes: &[u8]) -> Result<Reader, WeightsError> {
+    Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+        .map_err(|e| WeightsError::NotBurnpack(e.to_string()))
+}
+
 /// Read only the description of a burnpack weight file.
 pub fn read_info(bytes: &[u8]) -> Result<WeightsInfo, WeightsError> {
-    let reader = Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
-        .map_err(|e| WeightsError::NotBurnpack(e.to_string()))?;
+    describe(&burnpack_reader(bytes)?)
+}
+
+/// The description in an opened burnpack file's metadata.
+fn describe(reader: &Reader) -> Result<WeightsInfo, WeightsError> {
     let metadata = reader.metadata();
     let get = |key: &'static str| metadata.get(key).ok_or(WeightsError::MissingMetadata(key));
     let version = get(KEY_VERSION)?;
@@ -465,7 +475,8 @@ pub fn from_burnpack(
     expected: Option<Architecture>,
     device: &Device,
 ) -> Result<(Classifier, WeightsInfo), WeightsError> {
-    let info = read_info(bytes)?;
+    let reader = burnpack_reader(bytes)?;
+    let info = describe(&reader)?;
     if let Some(expected) = expected
         && expected != info.architecture
     {
@@ -474,8 +485,8 @@ pub fn from_burnpack(
             found: info.architecture,
         });
     }
-    let tensors = Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
-        .and_then(Reader::into_tensors)
+    let tensors = reader
+        .into_tensors()
         .map_err(|e| WeightsError::NotBurnpack(e.to_string()))?;
     for tensor in tensors {
         if tensor.dtype == DType::F32 {

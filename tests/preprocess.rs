@@ -9,13 +9,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 fn rgba(d: &Drawing) -> Canvas<'_> {
-    Canvas {
-        width: d.width,
-        height: d.height,
-        format: PixelFormat::Rgba,
-        polarity: Polarity::Auto,
-        pixels: &d.rgba,
-    }
+    Canvas::rgba(&d.rgba, d.width, d.height)
 }
 
 fn ink_box(image: &[u8; IMAGE_PIXELS]) -> (usize, usize) {
