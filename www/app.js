@@ -10,6 +10,8 @@ const $ = (id) => document.getElementById(id);
 const DIGITS = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
 const PIXELS = 784;
 const MAX_IMPORT_BYTES = 32 * 1024 * 1024;
+// Fault injection for the end-to-end tests (`?fault=…`), handed to the worker (see worker.js).
+const FAULT = new URLSearchParams(location.search).get("fault");
 
 const state = {
   arch: "cnn",
@@ -531,8 +533,7 @@ class Trainer {
       e.preventDefault();
       this.listeners.forEach((l) => l({ type: "crash", message: e.message || "the training worker stopped" }));
     };
-    // Fault injection for the end-to-end tests (see worker.js).
-    this.worker.postMessage({ type: "open", device, fault: new URLSearchParams(location.search).get("fault") });
+    this.worker.postMessage({ type: "open", device, fault: FAULT });
   }
   listen(listener) {
     this.listeners.add(listener);
@@ -778,8 +779,6 @@ async function fineTune(strategies) {
     settings: s,
     strategies: strategies ?? [s.strategy],
     adapt: mode === "adapt",
-    // Fault injection for the end-to-end tests (see worker.js).
-    fault: new URLSearchParams(location.search).get("fault"),
   };
   clearResults();
   setTraining(true);
@@ -851,7 +850,7 @@ async function runJob(job, results) {
         resolve();
       } else if (m.type === "error" || m.type === "crash" || m.type === "device-lost") {
         stopListening();
-        reject(Object.assign(new Error(m.message), { crash: m.type !== "error" }));
+        reject(new Error(m.message));
       }
     });
   });

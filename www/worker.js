@@ -133,6 +133,7 @@ onmessage = async ({ data }) => {
   }
   try {
     if (data.type === "open") {
+      fault = data.fault;
       wasm = await load(data.device);
       if (data.device === "webgpu" && !wasm.gpu) throw new Error(await whyNoWebGpu("the WebGPU build did not load"));
       bench = await wasm.module.Workbench.open(data.device);
@@ -146,10 +147,9 @@ onmessage = async ({ data }) => {
         adapter: kind === "webgpu" ? await adapterName() : "",
       });
       // Fault injection (`?fault=lose-idle-device`): the GPU is lost while nothing trains.
-      if (data.fault === "lose-idle-device") setTimeout(() => devices.forEach((d) => d.destroy()), 1500);
+      if (fault === "lose-idle-device") setTimeout(() => devices.forEach((d) => d.destroy()), 1500);
     } else if (data.type === "train") {
       stopRequested = false;
-      fault = data.fault;
       await train(data);
       postMessage({ type: "done", stopped: stopRequested });
     }
