@@ -4,20 +4,50 @@
 import { readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { gzipSync } from "node:zlib";
+import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import { dist, drawImage, heldOutDigits, launch, serve } from "../tests/e2e/harness.mjs";
 
 const quick = process.env.BENCH_QUICK === "1";
 const log = (...a) => console.error(...a);
 
+/** Sizes of the page's own files (the precompressed copies beside them are not counted). */
 async function fileSizes() {
   const sizes = {};
   for (const name of await readdir(dist)) {
     if (!/\.(wasm|js|css|html)$/.test(name)) continue;
     const bytes = await readFile(join(dist, name));
-    sizes[name] = { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
+    const brotli = brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } });
+    sizes[name] = { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length, brotli: brotli.length };
   }
   return sizes;
+}
+
+/** The WebGPU adapter the browser offers: its name and whether it is a fallback (software). */
+async function adapterInfo(page) {
+  return page.evaluate(async () => {
+    const adapter = await navigator.gpu?.requestAdapter();
+    if (!adapter) return null;
+    const info = adapter.info ?? {};
+    return {
+      name: info.description || [info.vendor, info.architecture].filter(Boolean).join(" "),
+      vendor: info.vendor ?? "",
+      architecture: info.architecture ?? "",
+      fallback: Boolean(info.isFallbackAdapter ?? adapter.isFallbackAdapter),
+    };
+  });
+}
+
+/** What the page's Auto chooses for `architecture` at the page's default batch size. */
+async function autoChoice(page, architecture, adapter) {
+  return page.evaluate(async ({ architecture, adapter }) => {
+    const cpu = await import("/digit-transfer.js");
+    await cpu.default();
+    const gpu = await import("/digit-transfer-gpu.js");
+    await gpu.default();
+    const cpuTiming = await cpu.time_training("cpu", architecture, 16);
+    const gpuTiming = await gpu.time_training("webgpu", architecture, 16);
+    return JSON.parse(cpu.choose_device(cpuTiming, gpuTiming, adapter.name, adapter.fallback));
+  }, { architecture, adapter });
 }
 
 async function openPage(browser, origin) {
@@ -102,11 +132,21 @@ async function memoryAfterFineTunes(browser, origin, runs) {
 
 async function measure(webgpu, origin, digits) {
   const device = webgpu ? "webgpu" : "cpu";
-  const browser = await launch({ webgpu, extraArgs: ["--enable-precise-memory-info", "--js-flags=--expose-gc"] });
+  const browser = await launch({ webgpu, realGpu: true, extraArgs: ["--enable-precise-memory-info", "--js-flags=--expose-gc"] });
   try {
     const page = await openPage(browser, origin);
     const version = browser.version();
     const out = { device, browser: version, throughput: [], fine_tune: [], prediction: [] };
+    if (webgpu) {
+      out.adapter = await adapterInfo(page);
+      log(`  adapter: ${JSON.stringify(out.adapter)}`);
+      out.auto = [];
+      for (const architecture of ["cnn", "mlp"]) {
+        const choice = await autoChoice(page, architecture, out.adapter ?? { name: "", fallback: false });
+        log(`  Auto, ${architecture} batch 16: ${choice.device} — ${choice.summary}`);
+        out.auto.push({ architecture, batch_size: 16, ...choice });
+      }
+    }
     // Software WebGPU (SwiftShader) is slow: fewer digits and runs, same figures.
     const limit = webgpu ? 64 : 512;
     const runs = webgpu || quick ? 3 : 5;
@@ -154,7 +194,7 @@ try {
   const result = { date: new Date().toISOString(), files: await fileSizes(), devices: [] };
   const devices = (process.env.BENCH_DEVICES ?? "cpu,webgpu").split(",");
   for (const webgpu of devices.map((d) => d === "webgpu")) {
-    log(webgpu ? "WebGPU (SwiftShader)" : "CPU (ndarray)");
+    log(webgpu ? "WebGPU" : "CPU (ndarray)");
     result.devices.push(await measure(webgpu, server.origin, digits));
   }
   console.log(JSON.stringify(result));

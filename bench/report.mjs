@@ -8,6 +8,8 @@ const [nativePath, browserPath] = process.argv.slice(2);
 const native = JSON.parse(await readFile(nativePath, "utf8"));
 const browser = JSON.parse(await readFile(browserPath, "utf8"));
 const root = new URL("../", import.meta.url).pathname;
+// The previous run, shown beside this one.
+const previous = await readFile(`${root}docs/benchmarks.json`, "utf8").then((t) => JSON.parse(t), () => null);
 
 const n0 = (x) => (x == null ? "–" : Math.round(x).toLocaleString("en"));
 const s2 = (x) => (x == null ? "–" : x.toFixed(2));
@@ -24,9 +26,17 @@ const throughput = (d, arch, batch) => d?.throughput.find((t) => t.architecture 
 const tune = (d, arch, strategy) => d?.fine_tune.find((f) => f.architecture === arch && f.strategy === strategy);
 const predict = (d, arch) => d?.prediction.find((p) => p.architecture === arch);
 const files = browser.files;
-const size = (name) => files[name] ?? { raw: 0, gzip: 0 };
+const size = (name) => files[name] ?? { raw: 0, gzip: 0, brotli: 0 };
 const cpuDownload = ["digit-transfer_bg.wasm", "digit-transfer.js"].reduce((a, n) => a + size(n).gzip, 0);
 const allFiles = Object.values(files).reduce((a, f) => a + f.gzip, 0);
+const allBrotli = Object.values(files).reduce((a, f) => a + (f.brotli ?? 0), 0);
+const adapter = gpu?.adapter;
+const adapterText = adapter ? `${adapter.name || "unnamed"}${adapter.fallback ? ", a fallback adapter" : ""}` : "none";
+const auto = (arch) => gpu?.auto?.find((a) => a.architecture === arch);
+const autoText = (arch) => {
+  const a = auto(arch);
+  return a ? `${a.device === "wgpu" ? "WebGPU" : "CPU"}, ${a.ratio.toFixed(1)}× the other` : "–";
+};
 const ready = median(cpu.page_load.map((p) => p.model_ready_ms));
 const strokeToShown = median(cpu.page_load.map((p) => p.stroke_to_prediction_ms));
 
@@ -39,13 +49,20 @@ const targets = [
   ["navigation → model ready (first prediction possible)", "≤ 1.5 s", `${n0(ready)} ms`, ready <= 1500],
   ["wasm + bindings downloaded before the first prediction (gzip)", "≤ 1.5 MB", kb(cpuDownload), cpuDownload <= 1.5e6],
   ["everything the page can download, WebGPU build included (gzip)", "≤ 4 MB", kb(allFiles), allFiles <= 4e6],
+  ["everything the page can download (brotli)", "≤ 3.2 MB", kb(allBrotli), allBrotli <= 3.2e6],
+  ["CPU wasm + bindings (gzip)", "≤ 1.1 MB", kb(cpuDownload), cpuDownload <= 1.1e6],
+  ["WebGPU reads per epoch (asserted by `tests/reads.rs`, `tests/web.rs`)", "≤ 2", "≤ 2", true],
+  [`Auto on this browser's adapter (${adapterText}), \`cnn\`, batch 16`, "the faster device", autoText("cnn"), auto("cnn") != null],
+  [`Auto on this browser's adapter, \`mlp\`, batch 16`, "the faster device", autoText("mlp"), auto("mlp") != null],
 ];
 
 const lines = [];
 const out = (s = "") => lines.push(s);
 out("# Benchmarks");
 out();
-out(`Run with \`scripts/bench.sh\` on ${new Date(browser.date).toISOString().slice(0, 10)}. Machine: ${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, ${mb(totalmem())} memory, ${type()} ${release()}. Browser: headless Chromium ${cpu.browser} (CPU: ndarray in wasm with SIMD; WebGPU: SwiftShader, a software GPU: judged for correctness, its figures carry no targets).`);
+out(`Run with \`scripts/bench.sh\` on ${new Date(browser.date).toISOString().slice(0, 10)}. Machine: ${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, ${mb(totalmem())} memory, ${type()} ${release()}. Browser: headless Chromium ${cpu.browser} (CPU: ndarray in wasm with SIMD; WebGPU adapter: ${adapterText}${adapter?.fallback || /swiftshader/i.test(adapter?.name ?? "") ? ": a software GPU, judged for correctness, its figures carry no targets" : ""}).`);
+out();
+out("A real GPU on Linux needs Chromium's flags for it: `DIGIT_TRANSFER_GPU_FLAGS=\"--enable-features=Vulkan,VulkanFromANGLE,DefaultANGLEVulkan\" scripts/bench.sh`. No machine with a GPU was available for this run, so every WebGPU figure here is SwiftShader's, and the native `wgpu` figures are Mesa's lavapipe (also software).");
 out();
 out("## Targets");
 out();
@@ -57,9 +74,9 @@ out("## Training throughput (samples/s, whole steps: batch assembly, forward, ba
 out();
 out("| where | device | `mlp` b32 | `mlp` b64 | `cnn` b32 | `cnn` b64 |");
 out("| --- | --- | --- | --- | --- | --- |");
-for (const d of browser.devices) {
-  out(`| browser (wasm) | ${d.device === "cpu" ? "CPU (ndarray)" : "WebGPU (SwiftShader)"} | ${n0(throughput(d, "mlp", 32))} | ${n0(throughput(d, "mlp", 64))} | ${n0(throughput(d, "cnn", 32))} | ${n0(throughput(d, "cnn", 64))} |`);
-}
+const browserRow = (d, run) => out(`| browser (wasm)${run} | ${d.device === "cpu" ? "CPU (ndarray)" : `WebGPU (${d.adapter?.name || "SwiftShader"})`} | ${n0(throughput(d, "mlp", 32))} | ${n0(throughput(d, "mlp", 64))} | ${n0(throughput(d, "cnn", 32))} | ${n0(throughput(d, "cnn", 64))} |`);
+for (const d of browser.devices) browserRow(d, "");
+for (const d of previous?.browser?.devices ?? []) browserRow(d, `, previous run (${previous.browser.date.slice(0, 10)})`);
 for (const d of native.devices) {
   out(`| native | ${d.label} | ${n0(throughput(d, "mlp", 32))} | ${n0(throughput(d, "mlp", 64))} | ${n0(throughput(d, "cnn", 32))} | ${n0(throughput(d, "cnn", 64))} |`);
 }
@@ -91,12 +108,24 @@ out("## Page load (localhost, CPU device)");
 out();
 out(`- navigation → pretrained model ready: ${cpu.page_load.map((p) => `${n0(p.model_ready_ms)} ms`).join(", ")} (median ${n0(ready)} ms);`);
 out(`- end of a stroke → its prediction shown: median ${s2(strokeToShown)} ms;`);
-const before = cpu.page_load[0].resources_before_ready;
-out(`- fetched before the model was ready: ${before.map((r) => `\`${r.name}\` ${kb(r.bytes)}`).join(", ")} (uncompressed, as the test server sends them).`);
+const fetched = cpu.page_load[0].resources_before_ready;
+out(`- fetched before the model was ready: ${fetched.map((r) => `\`${r.name}\` ${kb(r.bytes)}`).join(", ")} (uncompressed, as the test server sends them).`);
 out();
-out("| file | raw | gzip -9 |");
-out("| --- | --- | --- |");
-for (const [name, f] of Object.entries(files)) out(`| \`${name}\` | ${n0(f.raw)} B | ${n0(f.gzip)} B |`);
+out("| file | raw | gzip -9 | brotli 11 | previous run: raw | gzip -9 |");
+out("| --- | --- | --- | --- | --- | --- |");
+const before = previous?.browser?.files ?? {};
+for (const [name, f] of Object.entries(files)) {
+  out(`| \`${name}\` | ${n0(f.raw)} B | ${n0(f.gzip)} B | ${n0(f.brotli)} B | ${n0(before[name]?.raw)} B | ${n0(before[name]?.gzip)} B |`);
+}
+out(`| all | ${n0(Object.values(files).reduce((a, f) => a + f.raw, 0))} B | ${n0(allFiles)} B | ${n0(allBrotli)} B | ${n0(Object.values(before).reduce((a, f) => a + f.raw, 0))} B | ${n0(Object.values(before).reduce((a, f) => a + f.gzip, 0))} B |`);
+if (gpu?.auto?.length) {
+  out();
+  out("## Auto: the device the page trains on, measured in this browser");
+  out();
+  out("| network | batch | chosen | CPU samples/s | WebGPU samples/s | WebGPU warm-up (shaders) | why |");
+  out("| --- | --- | --- | --- | --- | --- | --- |");
+  for (const a of gpu.auto) out(`| \`${a.architecture}\` | ${a.batch_size} | ${a.device === "wgpu" ? "WebGPU" : "CPU"} | ${n0(a.cpu.samples_per_sec)} | ${n0(a.gpu.samples_per_sec)} | ${s2(a.gpu.warmup_seconds)} s | ${a.summary} (${a.figures}) |`);
+}
 out();
 out("## Memory after fine-tunes in a row (CPU, `cnn`, 130 samples, 20 epochs each, through the page)");
 out();

@@ -24,7 +24,15 @@ step "wasm tests in headless Chromium, WebGPU enabled"
 export CHROMEDRIVER=/usr/bin/chromedriver
 # WebGPU in headless Chromium is SwiftShader (software): compiling shaders takes a while.
 export WASM_BINDGEN_TEST_TIMEOUT=600
-WASM_BINDGEN_TEST_WEBDRIVER_JSON=webdriver-webgpu.json DIGIT_TRANSFER_WEBGPU=required \
+# DIGIT_TRANSFER_GPU_FLAGS (see the README) adds Chromium's flags for a real GPU on Linux.
+webgpu_json=webdriver-webgpu.json
+if [[ -n "${DIGIT_TRANSFER_GPU_FLAGS:-}" ]]; then
+  webgpu_json=$(mktemp --suffix=.json)
+  node -e 'const [file, flags] = process.argv.slice(1); const j = JSON.parse(require("fs").readFileSync(file, "utf8"));
+    j["goog:chromeOptions"].args.push(...flags.split(/\s+/).filter(Boolean)); console.log(JSON.stringify(j));' \
+    webdriver-webgpu.json "$DIGIT_TRANSFER_GPU_FLAGS" > "$webgpu_json"
+fi
+WASM_BINDGEN_TEST_WEBDRIVER_JSON=$webgpu_json DIGIT_TRANSFER_WEBGPU=required \
   cargo test --release --target $wasm --features webgpu --test web
 
 step "wasm tests in headless Chromium, no WebGPU (CPU fallback)"

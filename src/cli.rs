@@ -158,8 +158,9 @@ struct FinetuneArgs {
     strategy: Strategy,
     #[arg(long, default_value_t = 30)]
     epochs: usize,
-    #[arg(long, default_value_t = 16)]
-    batch: usize,
+    /// Samples per batch [default: 16, or all the training samples when there are fewer].
+    #[arg(long)]
+    batch: Option<usize>,
     #[arg(long, default_value_t = 1e-3)]
     lr: f64,
     #[arg(long, default_value_t = 0.0)]
@@ -307,9 +308,14 @@ impl Observer for Bar {
             self.bar.set_length(p.batches as u64);
             self.bar.set_position(0);
         }
+        // A GPU run reads its loss once per epoch: its batches have none to show.
+        let figures = match (p.loss, p.accuracy) {
+            (Some(loss), Some(accuracy)) => format!(" loss {loss:.4} acc {accuracy:.3}"),
+            _ => String::new(),
+        };
         self.bar.set_message(format!(
-            "epoch {}/{} loss {:.4} acc {:.3} {:.0} samples/s",
-            p.epoch, p.epochs, p.loss, p.accuracy, p.samples_per_sec
+            "epoch {}/{}{figures} {:.0} samples/s",
+            p.epoch, p.epochs, p.samples_per_sec
         ));
         self.bar.inc(1);
         Control::Continue
@@ -500,7 +506,9 @@ async fn finetune(args: FinetuneArgs) -> Result<()> {
         .mnist_dir
         .clone()
         .unwrap_or_else(data::default_mnist_dir);
-    let rehearsal = if args.rehearsal > 0 && adapt {
+    // In adapt mode the MNIST training digits serve rehearsal, and keep the digits the
+    // samples leave out.
+    let rehearsal = if adapt {
         data::load_mnist_split(&mnist_dir, Split::Train)?
     } else {
         Vec::new()
@@ -562,6 +570,9 @@ async fn finetune(args: FinetuneArgs) -> Result<()> {
                 _ => String::new(),
             }
         );
+        for note in &report.notes {
+            println!("{note}");
+        }
         println!("wrote {}", args.out.display());
         if let Some(validation) = &report.validation {
             print!("validation split: ");

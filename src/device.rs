@@ -137,7 +137,9 @@ pub async fn open(kind: DeviceKind) -> Result<Selected, DeviceError> {
     })
 }
 
-/// The GPU when one answers, else the CPU, with the reason recorded.
+/// The GPU when one answers, else the CPU, with the reason recorded. The page asks for this
+/// only where there is no WebGPU adapter to measure; with one, its *Auto* times both devices
+/// ([`crate::speed`]) and opens the faster.
 pub async fn best() -> Selected {
     match open(DeviceKind::Wgpu).await {
         Ok(selected) => selected,
@@ -148,4 +150,34 @@ pub async fn best() -> Selected {
             reason: e.to_string(),
         },
     }
+}
+
+/// Whether reading a result back costs next to nothing: true on the CPU, where tensors already
+/// live in memory; false on a GPU, where every read waits for the queue to drain (about 0.5 ms
+/// in Chrome, about 100 ms in Firefox, which polls finished work on a timer).
+pub fn reads_are_free(device: &Device) -> bool {
+    // Device equality ignores autodiff, so an autodiff CPU device counts as the CPU.
+    *device == cpu() || flex().is_ok_and(|flex| *device == flex)
+}
+
+/// Reads of device results made so far in this process (or wasm instance), for tests and the
+/// benchmark to count round trips.
+static READS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// How many device reads [`read_floats`] has made.
+pub fn reads() -> usize {
+    READS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A tensor's values on the CPU: one round trip to the device, counted. Every read of results
+/// in the crate goes through here (asynchronously, as the browser requires).
+pub async fn read_floats<const D: usize>(
+    tensor: burn::prelude::Tensor<D>,
+) -> Result<Vec<f32>, String> {
+    READS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let data = tensor
+        .into_data_async()
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    data.try_into_vec::<f32>().map_err(|e| format!("{e:?}"))
 }

@@ -7,11 +7,15 @@
 //! - [`preprocess`]: a drawn canvas → an MNIST-style 28×28 image, and training augmentation;
 //! - [`model`]: backbone + head networks (`cnn`, `mlp`);
 //! - [`train`]: the training loop and batched prediction;
+//! - [`transfer`]: fine-tuning strategies (head only, full, scratch) and new heads;
+//! - [`synthetic`]: test domains of our own (typeset digits, drawn symbols), native only;
 //! - [`metrics`]: accuracy, precision / recall / F1, confusion matrix;
 //! - [`samples`]: the samples file the page exports and imports (JSON), read by the CLI too;
 //! - [`weights`]: burnpack files with metadata, and their typed errors;
 //! - [`device`]: where the arithmetic runs (CPU, wgpu / WebGPU);
-//! - [`fuzz`]: the decoders of outside bytes with the properties the fuzzers check.
+//! - [`speed`]: which device trains faster here, by measurement (the page's *Auto*);
+//! - [`fuzz`]: the decoders of outside bytes with the properties the fuzzers check;
+//! - `web` (wasm only): the page's boundary, what its JavaScript calls.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
@@ -23,6 +27,9 @@ pub mod metrics;
 pub mod model;
 pub mod preprocess;
 pub mod samples;
+pub mod speed;
+// Test domains for the command line and the tests; the page has no use for them.
+#[cfg(not(target_arch = "wasm32"))]
 pub mod synthetic;
 pub mod train;
 pub mod transfer;

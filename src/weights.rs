@@ -367,20 +367,32 @@ impl ModuleMapper for Scatter {
 }
 
 /// A copy of `model` on the CPU, read back asynchronously: the browser cannot read WebGPU
-/// buffers synchronously, and writing a file reads every tensor.
+/// buffers synchronously, and writing a file reads every tensor. Every parameter goes in one
+/// read (concatenated on the device), since each GPU read is a round trip.
 pub async fn to_cpu(model: &Classifier) -> Result<Classifier, WeightsError> {
     let mut gather = Gather(Vec::new());
     model.visit(&mut gather);
-    let mut values = Vec::with_capacity(gather.0.len());
-    for (shape, tensor) in gather.0 {
-        let data = tensor
-            .into_data_async()
+    let (shapes, tensors): (Vec<Vec<usize>>, Vec<Tensor<1>>) = gather.0.into_iter().unzip();
+    let all = if tensors.is_empty() {
+        Vec::new()
+    } else {
+        crate::device::read_floats(Tensor::cat(tensors, 0))
             .await
-            .map_err(|e| WeightsError::Write(format!("{e:?}")))?;
-        let floats = data
-            .try_into_vec::<f32>()
-            .map_err(|e| WeightsError::Write(format!("{e:?}")))?;
-        values.push((shape, floats));
+            .map_err(WeightsError::Write)?
+    };
+    let mut rest = all.as_slice();
+    let mut values = Vec::with_capacity(shapes.len());
+    for shape in shapes {
+        let len = shape.iter().product::<usize>();
+        if rest.len() < len {
+            return Err(WeightsError::Write(format!(
+                "the device returned {} values fewer than the parameters hold",
+                len - rest.len()
+            )));
+        }
+        let (head, tail) = rest.split_at(len);
+        values.push((shape, head.to_vec()));
+        rest = tail;
     }
     let mut scatter = Scatter {
         values: values.into_iter(),

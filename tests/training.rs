@@ -80,12 +80,11 @@ fn learns_on(device: &Device, architecture: Architecture) {
         after > 0.75,
         "{architecture}: held-out accuracy after 5 short epochs {after}"
     );
-    assert!(
-        record
-            .batches
-            .iter()
-            .all(|b| b.samples_per_sec > 0.0 && b.loss.is_finite())
-    );
+    // The CPU reports each batch's loss; a GPU reads its figures once per epoch.
+    let per_batch = device::reads_are_free(device);
+    assert!(record.batches.iter().all(|b| b.samples_per_sec > 0.0
+        && b.loss.is_some() == per_batch
+        && b.loss.is_none_or(f32::is_finite)));
 }
 
 #[test]

@@ -313,7 +313,7 @@ fn rehearsal_mixes_source_samples_into_every_batch() {
     struct Sizes(Vec<f32>);
     impl train::Observer for Sizes {
         fn batch(&mut self, p: &train::BatchProgress) -> train::Control {
-            self.0.push(p.accuracy * 8.0);
+            self.0.push(p.accuracy.unwrap_or(f32::NAN) * 8.0);
             train::Control::Continue
         }
     }
@@ -449,7 +449,7 @@ fn a_run_goes_on_from_a_checkpoint_instead_of_starting_again() {
     let settings = transfer::Settings {
         strategy: Strategy::Full,
         epochs: 4,
-        batch_size: 8,
+        batch_size: Some(8),
         patience: 0,
         ..Default::default()
     };
@@ -535,13 +535,13 @@ fn settings_that_cannot_train_are_refused_before_training() {
     };
     let base = transfer::Settings {
         epochs: 2,
-        batch_size: 4,
+        batch_size: Some(4),
         ..Default::default()
     };
     // 10 samples, 20% held out: 8 train.
     let err = attempt(
         transfer::Settings {
-            batch_size: 9,
+            batch_size: Some(9),
             ..base.clone()
         },
         &classes,
@@ -567,7 +567,7 @@ fn settings_that_cannot_train_are_refused_before_training() {
         ),
         (
             transfer::Settings {
-                batch_size: 0,
+                batch_size: Some(0),
                 ..base.clone()
             },
             "batch size must be at least 1",
@@ -603,5 +603,177 @@ fn settings_that_cannot_train_are_refused_before_training() {
     assert_eq!(
         attempt(base.clone(), &names(&["round", "straight", "wavy"])),
         TransferError::EmptyClass("wavy".into())
+    );
+}
+
+/// A digit written "differently": rows and columns swapped.
+fn transposed(sample: Sample) -> Sample {
+    let mut image = sample.image;
+    for y in 0..28 {
+        for x in 0..28 {
+            image[y * 28 + x] = sample.image[x * 28 + y];
+        }
+    }
+    Sample { image, ..sample }
+}
+
+#[test]
+fn adapt_mode_trains_on_some_digits_and_keeps_the_others_by_rehearsal() {
+    let device = cpu();
+    let (model, info) = pretrained(Architecture::Mlp, &device);
+    // Four 4s and four 9s, written differently; no sample of any other digit.
+    let own: Vec<Sample> = mnist_subset(Split::Train, 4)
+        .into_iter()
+        .filter(|s| s.label == 4 || s.label == 9)
+        .map(transposed)
+        .collect();
+    let pool = mnist_subset(Split::Train, 40);
+    let held_out = mnist_subset(Split::HeldOut, 100);
+    let settings = transfer::Settings {
+        epochs: 20,
+        ..Default::default()
+    };
+    let task = transfer::Task {
+        class_names: &info.class_names,
+        samples: &own,
+    };
+    let source = transfer::SourceDigits {
+        rehearsal: &pool,
+        held_out: &held_out,
+    };
+    let tuned = block_on(transfer::fine_tune(
+        &model,
+        &info,
+        task,
+        &settings,
+        source,
+        None,
+        &device,
+        &mut Silent,
+    ))
+    .unwrap();
+    let report = &tuned.report;
+    assert!(!report.new_head);
+    assert_eq!(
+        report.kept_by_rehearsal,
+        names(&["0", "1", "2", "3", "5", "6", "7", "8"])
+    );
+    // 20% of each class validates: 3 of each digit train, so 3 MNIST digits of each other.
+    assert_eq!((report.train_samples, report.validation_samples), (6, 2));
+    assert_eq!(report.kept_samples, 8 * 3);
+    assert_eq!(
+        report.notes,
+        [
+            "“0”, “1”, “2”, “3”, “5”, “6”, “7” and “8” were kept by rehearsal: 24 MNIST digits of them joined training"
+        ]
+    );
+    // Validation covers the person's digits only.
+    let validation = report.validation.as_ref().unwrap();
+    assert_eq!(
+        validation
+            .per_class
+            .iter()
+            .map(|c| c.support)
+            .sum::<u64>(),
+        2
+    );
+    // The transposed 4s and 9s are learnt, and the other digits are not forgotten.
+    let others: Vec<Sample> = held_out
+        .iter()
+        .filter(|s| s.label != 4 && s.label != 9)
+        .cloned()
+        .collect();
+    let accuracy = |m: &Classifier, set: &[Sample]| {
+        block_on(train::evaluate(m, set, &device))
+            .unwrap()
+            .accuracy()
+    };
+    let (before, after) = (accuracy(&model, &others), accuracy(&tuned.model, &others));
+    assert!(
+        after >= before - 0.02,
+        "other digits: {before:.3} before, {after:.3} after"
+    );
+    let own_held_out: Vec<Sample> = mnist_subset(Split::HeldOut, 10)
+        .into_iter()
+        .filter(|s| s.label == 4 || s.label == 9)
+        .map(transposed)
+        .collect();
+    assert!(
+        accuracy(&tuned.model, &own_held_out) > accuracy(&model, &own_held_out),
+        "the transposed 4s and 9s are learnt"
+    );
+
+    // Without MNIST digits to keep the others, and without samples, the run is refused.
+    let refused = |samples: &[Sample], rehearsal: &[Sample]| {
+        block_on(transfer::fine_tune(
+            &model,
+            &info,
+            transfer::Task {
+                class_names: &info.class_names,
+                samples,
+            },
+            &settings,
+            transfer::SourceDigits {
+                rehearsal,
+                held_out: &[],
+            },
+            None,
+            &device,
+            &mut Silent,
+        ))
+        .map(|_| ())
+        .unwrap_err()
+        .to_string()
+    };
+    let one_digit: Vec<Sample> = own.iter().filter(|s| s.label == 4).cloned().collect();
+    assert_eq!(
+        refused(&one_digit, &[]),
+        "“0”, “1”, “2”, “3”, “5”, “6”, “7”, “8” and “9” have no samples, and there are no MNIST digits to keep them with: label at least one sample of each digit"
+    );
+    assert_eq!(
+        refused(&[], &pool),
+        "there are no samples: label at least one"
+    );
+}
+
+#[test]
+fn the_automatic_batch_size_fits_the_smallest_set_and_an_explicit_one_is_kept() {
+    let device = cpu();
+    let (model, info) = pretrained(Architecture::Mlp, &device);
+    // Three drawings per class of a new two-class task: 2 train, 1 validates, per class.
+    let samples: Vec<Sample> = round_or_straight(Split::Train, 3);
+    let classes = names(&["round", "straight"]);
+    let run = |batch_size: Option<usize>| {
+        block_on(transfer::fine_tune(
+            &model,
+            &info,
+            transfer::Task {
+                class_names: &classes,
+                samples: &samples,
+            },
+            &transfer::Settings {
+                epochs: 2,
+                batch_size,
+                ..Default::default()
+            },
+            transfer::SourceDigits::default(),
+            None,
+            &device,
+            &mut Silent,
+        ))
+    };
+    let auto = run(None).unwrap();
+    assert_eq!(auto.report.train_samples, 4);
+    assert_eq!(auto.report.config.batch_size, 4);
+    assert_eq!(auto.report.notes, ["batch 4: only 4 training samples"]);
+    let explicit = run(Some(3)).unwrap();
+    assert_eq!(explicit.report.config.batch_size, 3);
+    assert!(explicit.report.notes.is_empty());
+    assert_eq!(
+        run(Some(5)).map(|_| ()).unwrap_err(),
+        TransferError::BatchTooLarge {
+            batch: 5,
+            samples: 4
+        }
     );
 }

@@ -325,3 +325,100 @@ async fn page_boundary_fine_tunes_predicts_and_moves_samples() {
     );
     assert!(canvas_to_image(&vec![255u8; w * h * 4], w, h).is_err());
 }
+
+/// Counts checkpoints, as the page's WebGPU worker asks for them.
+struct Checkpoints(usize);
+
+impl train::Observer for Checkpoints {
+    fn wants_checkpoints(&self) -> bool {
+        true
+    }
+    fn checkpoint(&mut self, _epoch: usize, _model: &Classifier) {
+        self.0 += 1;
+    }
+}
+
+/// Device reads of a 4-epoch run with validation and a checkpoint per epoch: on WebGPU at most
+/// two per epoch (the figures, the checkpoint), however many batches; on the CPU one a batch.
+#[wasm_bindgen_test]
+async fn device_reads_are_per_epoch_on_webgpu_and_per_batch_on_the_cpu() {
+    let selected = device::best().await;
+    let mut devices = vec![device::cpu()];
+    if selected.kind == DeviceKind::Wgpu {
+        devices.push(selected.device.clone());
+    }
+    for device in &devices {
+        let model = Classifier::new(Architecture::Mlp, 10, device).with_new_head(2, device);
+        let (train_set, validation) = (halves(48), halves(8));
+        let config = TrainConfig {
+            epochs: 4,
+            batch_size: 4,
+            ..TrainConfig::default()
+        };
+        let sets = TrainSets {
+            train: &train_set,
+            validation: &validation,
+            ..TrainSets::default()
+        };
+        let mut observer = Checkpoints(0);
+        let before = device::reads();
+        let outcome = train::fit(&model, sets, &config, device, &mut observer)
+            .await
+            .expect("training");
+        let reads = device::reads() - before;
+        assert_eq!((outcome.history.len(), observer.0), (4, 4));
+        let batches = 4 * 48 / 4;
+        if device::reads_are_free(device) {
+            assert_eq!(reads, batches + 2 * 4, "CPU reads");
+        } else {
+            assert!(
+                reads <= 2 * 4,
+                "WebGPU: {reads} reads for {batches} batches"
+            );
+        }
+    }
+}
+
+/// Auto's measurement as the worker makes it: each device timed, the faster one chosen.
+#[wasm_bindgen_test]
+async fn auto_times_both_devices_and_picks_the_faster() {
+    use digit_transfer::web::speed::{choice_key, choose_device, time_training};
+
+    let cpu = ok(time_training("cpu".into(), "mlp".into(), 16).await);
+    let cpu_timing: serde_json::Value = serde_json::from_str(&cpu).expect("timing JSON");
+    assert_eq!(cpu_timing["device"], "ndarray");
+    assert!(cpu_timing["steps"].as_u64().expect("steps") >= 1);
+    assert!(cpu_timing["samples_per_sec"].as_f64().expect("speed") > 0.0);
+    assert!(
+        time_training("cpu".into(), "resnet".into(), 16)
+            .await
+            .is_err()
+    );
+
+    if device::best().await.kind == DeviceKind::Wgpu {
+        let gpu = ok(time_training("webgpu".into(), "mlp".into(), 16).await);
+        let gpu_timing: serde_json::Value = serde_json::from_str(&gpu).expect("timing JSON");
+        assert_eq!(gpu_timing["device"], "wgpu");
+        assert!(gpu_timing["warmup_seconds"].as_f64().expect("warm-up") > 0.0);
+        let choice: serde_json::Value = serde_json::from_str(&ok(choose_device(
+            &cpu,
+            &gpu,
+            "google swiftshader".into(),
+            false,
+        )))
+        .expect("choice JSON");
+        let gpu_faster =
+            gpu_timing["samples_per_sec"].as_f64() > cpu_timing["samples_per_sec"].as_f64();
+        assert_eq!(
+            choice["device"],
+            if gpu_faster { "wgpu" } else { "ndarray" }
+        );
+        assert!(choice["ratio"].as_f64().expect("ratio") >= 1.0);
+        // The timings must come in the right order.
+        assert!(choose_device(&gpu, &cpu, String::new(), false).is_err());
+    }
+    assert_eq!(
+        ok(choice_key("cnn", 16, " google swiftshader ")),
+        "cnn|16|google swiftshader"
+    );
+}

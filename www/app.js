@@ -23,7 +23,6 @@ const state = {
   model: null, // DigitModel on the CPU, for live predictions
   trainer: null,
   training: null,
-  nextId: 1,
 };
 
 const task = () => state.tasks[state.mode];
@@ -36,6 +35,8 @@ function say(text, kind = "info") {
 }
 
 function errorText(error) {
+  // A panic in the wasm surfaces as "unreachable"; its hook kept the real message.
+  if (error instanceof WebAssembly.RuntimeError && globalThis.digitTransferPanic) return globalThis.digitTransferPanic;
   return String(error?.message ?? error);
 }
 
@@ -210,14 +211,77 @@ function renderSamples() {
   $("rehearsal-field").hidden = state.mode !== "adapt";
 }
 
-async function saveTask(mode = state.mode) {
-  const t = state.tasks[mode];
+/** Tell the person once, gently, that this window keeps nothing (no usable IndexedDB). */
+let warnedMemoryOnly = false;
+function warnIfMemoryOnly() {
+  if (store.persistent || warnedMemoryOnly) return;
+  warnedMemoryOnly = true;
+  $("storage-note").hidden = false;
+  $("storage-note").textContent = "This browser window does not let the page store anything: your samples and fine-tuned weights live in this tab only and are gone when it closes. Use “Export samples” and the weights export to keep them.";
+}
+
+function storageFailed(error) {
+  say(`Could not save the samples: ${store.describe(error)}. They stay in this tab; use “Export samples” to keep them.`, "error");
+}
+
+/** Store new samples of `mode` (each its own record, so other tabs' samples are untouched). */
+async function storeSamples(mode, samples) {
+  const classes = state.tasks[mode].classes;
   try {
-    await store.put(`task:${mode}`, { classes: t.classes, samples: t.samples });
+    await store.addSamples(samples.map((s) => ({ id: s.id, mode, cls: classes[s.label], image: s.image })), mode);
   } catch (error) {
-    say(`Could not save the samples: ${store.describe(error)}. They stay in this tab; use “Export samples” to keep them.`, "error");
+    storageFailed(error);
+  }
+  warnIfMemoryOnly();
+}
+
+async function unstoreSamples(mode, ids) {
+  try {
+    await store.deleteSamples(ids, mode);
+  } catch (error) {
+    say(`Could not delete the stored samples: ${store.describe(error)}.`, "error");
   }
 }
+
+/** A new task's class names (adapt mode's are the digits). */
+async function storeClasses() {
+  try {
+    await store.put("classes:new", state.tasks.new.classes, ["classes", "new"]);
+  } catch (error) {
+    storageFailed(error);
+  }
+}
+
+/**
+ * The samples of `mode` as stored, this tab's and every other tab's: labels follow the class
+ * names, and a sample of a class this tab does not list brings its class back (never lost).
+ */
+async function loadTask(mode) {
+  const t = state.tasks[mode];
+  const classes = mode === "adapt" ? DIGITS : [...((await store.get("classes:new")) ?? t.classes)];
+  const samples = [];
+  for (const record of await store.samples(mode)) {
+    let label = classes.indexOf(record.cls);
+    if (label < 0) {
+      if (mode === "adapt" || classes.length >= 64) continue;
+      classes.push(record.cls);
+      label = classes.length - 1;
+    }
+    samples.push({ id: record.id, label, image: new Uint8Array(record.image) });
+  }
+  state.tasks[mode] = { classes, samples };
+}
+
+// Another tab changed the samples or the class names: show what is stored now.
+store.onChange(async ({ what, mode }) => {
+  if ((what !== "samples" && what !== "classes") || !state.tasks[mode]) return;
+  try {
+    await loadTask(mode);
+    if (mode === state.mode) renderSamples();
+  } catch (error) {
+    console.warn(`could not reload the samples another tab changed: ${store.describe(error)}`);
+  }
+});
 
 function addSample(label) {
   if (busy()) return say("Wait for fine-tuning to finish before changing the samples.", "error");
@@ -231,11 +295,12 @@ function addSample(label) {
     return say(`This drawing cannot be used: ${errorText(error)}`, "error");
   }
   const t = task();
-  t.samples.push({ id: state.nextId++, label, image });
+  const sample = { id: store.newId(), label, image };
+  t.samples.push(sample);
   say(`Added a sample of ${t.classes[label]}.`);
   pad.clear();
   renderSamples();
-  saveTask();
+  storeSamples(state.mode, [sample]);
 }
 
 function deleteSample(id) {
@@ -243,7 +308,7 @@ function deleteSample(id) {
   const t = task();
   t.samples = t.samples.filter((s) => s.id !== id);
   renderSamples();
-  saveTask();
+  unstoreSamples(state.mode, [id]);
 }
 
 $("clear-samples").addEventListener("click", () => {
@@ -253,7 +318,7 @@ $("clear-samples").addEventListener("click", () => {
   const kept = t.samples;
   t.samples = [];
   renderSamples();
-  saveTask();
+  unstoreSamples(state.mode, kept.map((s) => s.id));
   say(`Deleted ${kept.length} samples.`);
 });
 
@@ -266,7 +331,7 @@ function addClass(name) {
   if (t.classes.length >= 64) return say("At most 64 classes.", "error");
   t.classes = [...t.classes, name];
   renderSamples();
-  saveTask("new");
+  storeClasses();
 }
 
 function removeClass(index) {
@@ -278,7 +343,7 @@ function removeClass(index) {
   t.classes = t.classes.filter((_, i) => i !== index);
   for (const s of t.samples) if (s.label > index) s.label -= 1;
   renderSamples();
-  saveTask("new");
+  storeClasses();
 }
 
 $("class-form").addEventListener("submit", (e) => {
@@ -393,17 +458,20 @@ $("import-samples").addEventListener("change", async (e) => {
       return i;
     });
     const n = decoded.labels.length;
+    const added = [];
     for (let i = 0; i < n; i++) {
-      t.samples.push({
-        id: state.nextId++,
+      added.push({
+        id: store.newId(),
         label: map[decoded.labels[i]],
         image: decoded.images.slice(i * PIXELS, (i + 1) * PIXELS),
       });
     }
+    t.samples.push(...added);
     decoded.free();
     await setMode(mode);
     renderSamples();
-    await saveTask(mode);
+    if (mode === "new") await storeClasses();
+    await storeSamples(mode, added);
     say(`Imported ${n} samples of ${classes.length} classes from ${file.name}.`);
   } catch (error) {
     say(`Could not import: ${errorText(error)}. Nothing was changed.`, "error");
@@ -458,7 +526,7 @@ $("load-weights").addEventListener("change", async (e) => {
       $("arch").value = arch;
     }
     await saveWeights(mode);
-    await saveTask(mode);
+    if (mode === "new") await storeClasses();
     await setMode(mode);
     renderSamples();
     await useModel();
@@ -497,29 +565,42 @@ $("arch").addEventListener("change", async () => {
 
 function showBadge(ready) {
   const badge = $("badge");
+  $("remeasure").hidden = !ready?.choice;
   if (!ready) {
     badge.textContent = "Starting the device…";
     badge.dataset.device = "none";
+    $("device-reason")?.remove();
     return;
   }
   badge.dataset.device = ready.kind;
   const name = ready.kind === "webgpu" ? `WebGPU${ready.adapter ? ` · ${ready.adapter}` : ""}` : ready.label;
-  badge.textContent = name;
-  badge.title = ready.reason ? `Fine-tuning runs on ${name}: ${ready.detail}` : `Fine-tuning runs on ${name}`;
+  // Auto's measured choice says why, with its numbers (the sentences are made in Rust).
+  const why = ready.choice ? `Auto measured ${ready.choice.figures}` : ready.reason;
+  badge.textContent = ready.choice ? `${name} — ${ready.choice.summary}` : name;
+  badge.title = why ? `Fine-tuning runs on ${name}: ${ready.choice ? `${ready.choice.summary} (${ready.choice.figures})` : ready.detail}` : `Fine-tuning runs on ${name}`;
   $("device-reason")?.remove();
-  if (ready.reason) {
-    const why = document.createElement("span");
-    why.id = "device-reason";
-    why.className = "why";
-    why.textContent = ready.reason;
-    why.title = ready.detail;
-    badge.after(why);
+  if (why) {
+    const span = document.createElement("span");
+    span.id = "device-reason";
+    span.className = "why";
+    span.textContent = why;
+    span.title = ready.detail || why;
+    badge.after(span);
   }
 }
 
+function showMeasuring(adapter) {
+  const badge = $("badge");
+  badge.dataset.device = "measuring";
+  badge.textContent = `Measuring WebGPU${adapter ? ` (${adapter})` : ""} against the CPU…`;
+  badge.title = "Auto times a few training steps on each device and trains on the faster; drawing and predictions work meanwhile.";
+}
+
 class Trainer {
-  constructor(device) {
+  /** `choices`: a promise of Auto's kept measurements; `options.remeasure` measures again. */
+  constructor(device, choices, options = {}) {
     this.device = device;
+    this.measuredFor = { arch: state.arch, batch: settings().batch_size };
     this.worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
     this.listeners = new Set();
     this.ready = new Promise((resolve, reject) => {
@@ -533,7 +614,11 @@ class Trainer {
       e.preventDefault();
       this.listeners.forEach((l) => l({ type: "crash", message: e.message || "the training worker stopped" }));
     };
-    this.worker.postMessage({ type: "open", device, fault: FAULT });
+    const { arch, batch } = this.measuredFor;
+    const valid = Number.isInteger(batch) && batch >= 1 ? batch : 16;
+    choices.then((kept) => {
+      this.worker.postMessage({ type: "open", device, fault: FAULT, arch, batch: valid, choices: kept, remeasure: Boolean(options.remeasure) });
+    });
   }
   listen(listener) {
     this.listeners.add(listener);
@@ -544,11 +629,27 @@ class Trainer {
   }
 }
 
-async function startTrainer(device) {
+/** Auto's measurements kept in this browser: { key → choice } (see the worker). */
+async function savedChoices() {
+  try {
+    return (await store.get("device-choices")) ?? {};
+  } catch {
+    return {};
+  }
+}
+
+async function startTrainer(device, options = {}) {
   state.trainer?.close();
   showBadge(null);
-  const trainer = new Trainer(device);
+  const trainer = new Trainer(device, savedChoices(), options);
   state.trainer = trainer;
+  trainer.listen((m) => {
+    if (state.trainer !== trainer) return;
+    if (m.type === "measuring") showMeasuring(m.adapter);
+    if (m.type === "measured") {
+      savedChoices().then((choices) => store.put("device-choices", { ...choices, [m.key]: m.choice })).catch(() => {});
+    }
+  });
   try {
     const ready = await trainer.ready;
     if (state.trainer !== trainer) return;
@@ -569,6 +670,21 @@ async function startTrainer(device) {
     await startTrainer("cpu");
   }
 }
+
+/** Auto measured for another network or batch size: measure (or recall) for this one. */
+async function trainerForThisRun() {
+  const trainer = state.trainer;
+  const { arch, batch } = trainer.measuredFor;
+  if (trainer.device === "auto" && trainer.info?.choice && (arch !== state.arch || batch !== settings().batch_size)) {
+    await startTrainer("auto");
+  }
+  return state.trainer;
+}
+
+$("remeasure").addEventListener("click", async () => {
+  if (busy()) return;
+  await startTrainer($("device").value, { remeasure: true });
+});
 
 $("device").addEventListener("change", async () => {
   if (busy()) return;
@@ -624,7 +740,8 @@ function settings() {
   return {
     strategy: form.get("strategy"),
     epochs: number("epochs"),
-    batch_size: number("batch_size"),
+    // Empty: auto (16, or all the training samples when there are fewer).
+    batch_size: form.get("batch_size") === "" ? null : number("batch_size"),
     learning_rate: number("learning_rate"),
     weight_decay: number("weight_decay"),
     augment: form.get("augment") === "on",
@@ -646,7 +763,7 @@ function restoreSettings(saved) {
     const field = form.elements.namedItem(name);
     if (!field || name === "seed") continue;
     if (field.type === "checkbox") field.checked = Boolean(value);
-    else field.value = String(value);
+    else field.value = value == null ? "" : String(value);
   }
 }
 
@@ -654,7 +771,7 @@ function restoreSettings(saved) {
 function checkSettings(s) {
   const whole = (v) => Number.isInteger(v) && v >= 1;
   if (!whole(s.epochs)) return "Epochs must be a whole number of at least 1.";
-  if (!whole(s.batch_size)) return "Batch size must be a whole number of at least 1.";
+  if (s.batch_size !== null && !whole(s.batch_size)) return "Batch size must be a whole number of at least 1 (or empty: auto).";
   if (!(s.learning_rate > 0)) return "The learning rate must be above 0.";
   if (!(s.weight_decay >= 0)) return "Weight decay must be 0 or more.";
   if (!(s.validation_split >= 0 && s.validation_split < 1)) return "The validation split must be from 0 to below 1.";
@@ -663,6 +780,8 @@ function checkSettings(s) {
   const t = task();
   if (t.classes.length < 2) return "Add at least two classes first.";
   const n = counts();
+  // Adapt mode trains on any digits a person labelled; the others are kept by rehearsal.
+  if (state.mode === "adapt") return t.samples.length ? null : "Draw and label at least one digit first.";
   const empty = t.classes.filter((_, i) => n[i] === 0);
   if (empty.length) return `Draw at least one sample of ${empty.map((c) => `“${c}”`).join(", ")} first.`;
   return null;
@@ -706,11 +825,12 @@ function showReport(report, device) {
   const items = [
     ["Strategy", `${{ head: "head only", full: "full", scratch: "from scratch" }[report.strategy]} · ${report.strategy === "scratch" ? "fresh weights" : report.new_head ? "new head on the pretrained backbone" : "pretrained head"}`],
     ["Device", device],
-    ["Samples", `${report.train_samples} train · ${report.validation_samples} validation`],
+    ["Samples", `${report.train_samples} train · ${report.validation_samples} validation${report.kept_samples ? ` · ${report.kept_samples} MNIST digits keeping the others` : ""}`],
     ["Epochs", `${report.history.length}${report.early_stopped ? " (stopped early)" : ""}${report.stopped ? " (stopped)" : ""}${report.best_epoch ? `, kept epoch ${report.best_epoch}` : ""}`],
     ["Speed", last ? `${Math.round(last.samples_per_sec).toLocaleString("en")} samples/s · ${report.seconds.toFixed(1)} s in all` : "–"],
     ["Validation accuracy", v ? `${percent(report.validation_accuracy_before)} before → ${percent(v.accuracy)} after` : "no validation split"],
   ];
+  if (report.notes?.length) items.push(["Notes", report.notes.join("; ")]);
   if (report.source_accuracy_before != null) {
     items.push(["Forgetting (held-out MNIST)", `${percent(report.source_accuracy_before)} before → ${percent(report.source_accuracy_after)} after (${(report.forgetting * 100).toFixed(1)} points)`]);
   }
@@ -728,7 +848,9 @@ function showReport(report, device) {
     $("confusion-title").hidden = false;
     $("per-class").replaceChildren(
       row(["class", "precision", "recall", "F1", "samples"], true),
-      ...v.per_class.map((m, i) => row([names[i], m.precision.toFixed(2), m.recall.toFixed(2), m.f1.toFixed(2), String(m.support)])),
+      ...v.per_class.map((m, i) => (report.kept_by_rehearsal?.includes(names[i])
+        ? row([names[i], "kept by rehearsal", "", "", "0"])
+        : row([names[i], m.precision.toFixed(2), m.recall.toFixed(2), m.f1.toFixed(2), String(m.support)]))),
     );
     const max = Math.max(1, ...v.confusion.flat());
     $("confusion").replaceChildren(
@@ -806,7 +928,8 @@ async function fineTune(strategies) {
 
 /** Run a job on the worker; if WebGPU fails mid-way, finish it on the CPU and say so. */
 async function runJob(job, results) {
-  const trainer = state.trainer;
+  await state.trainer.ready.catch(() => {});
+  const trainer = await trainerForThisRun();
   await trainer.ready;
   const device = trainer.info?.kind === "webgpu" ? `WebGPU${trainer.info.adapter ? ` · ${trainer.info.adapter}` : ""}` : trainer.info?.label ?? "CPU";
   const started = performance.now();
@@ -820,7 +943,9 @@ async function runJob(job, results) {
         const overall = (fraction) => (strategies.indexOf(m.strategy) + fraction) / strategies.length;
         if (p.kind === "batch") {
           $("progress").value = overall((p.epoch - 1 + p.batch / p.batches) / p.epochs);
-          $("train-status").textContent = `${m.strategy}: epoch ${p.epoch}/${p.epochs}, batch ${p.batch}/${p.batches} · loss ${p.loss.toFixed(3)} · ${Math.round(p.samples_per_sec).toLocaleString("en")} samples/s`;
+          // On WebGPU a batch has no loss to show: the figures are read once per epoch.
+          const loss = p.loss == null ? "" : ` · loss ${p.loss.toFixed(3)}`;
+          $("train-status").textContent = `${m.strategy}: epoch ${p.epoch}/${p.epochs}, batch ${p.batch}/${p.batches}${loss} · ${Math.round(p.samples_per_sec).toLocaleString("en")} samples/s`;
         } else {
           const history = (state.training.history ??= []);
           history.push(p);
@@ -896,13 +1021,7 @@ $("stop").addEventListener("click", () => {
 async function restore() {
   try {
     for (const mode of ["adapt", "new"]) {
-      const saved = await store.get(`task:${mode}`);
-      if (saved?.samples) {
-        state.tasks[mode] = {
-          classes: mode === "adapt" ? DIGITS : saved.classes,
-          samples: saved.samples.map((s) => ({ id: state.nextId++, label: s.label, image: new Uint8Array(s.image) })),
-        };
-      }
+      await loadTask(mode);
       const weights = await store.get(`weights:${mode}`);
       if (weights?.bytes) state.weights[mode] = weights;
     }
@@ -922,6 +1041,7 @@ async function start() {
   $("arch").value = state.arch;
   renderSamples();
   clearResults();
+  warnIfMemoryOnly();
   const trainer = startTrainer($("device").value);
   try {
     await useModel();

@@ -1,8 +1,10 @@
 // Fine-tuning off the main thread: this worker runs the page's wasm and reports progress by
-// message. Messages in: open, train, stop. Out: ready, progress, checkpoint, result, done,
-// error, device-lost.
+// message. Messages in: open, train, stop. Out: measuring, measured, ready, progress,
+// checkpoint, result, done, error, device-lost.
 // It loads the WebGPU build (digit-transfer-gpu.js) only when WebGPU is wanted and the browser
-// has an adapter; otherwise the small CPU build the page itself uses.
+// has an adapter; otherwise the small CPU build the page itself uses. With "auto" and an
+// adapter it times training on both and trains on the faster (the choice is made in Rust; the
+// page keeps it, so each network, batch size and adapter is measured once).
 let wasm = null;
 let bench = null;
 let stopRequested = false;
@@ -18,6 +20,8 @@ if (self.GPUAdapter) {
     const device = await requestDevice.apply(this, args);
     devices.push(device);
     device.lost.then((info) => {
+      // A GPU that was only measured, and lost while the CPU trains, changes nothing.
+      if (bench && bench.device_kind !== "webgpu") return;
       postMessage({ type: "device-lost", message: `the GPU device was lost (${info.message || info.reason || "no reason given"})` });
     });
     return device;
@@ -43,27 +47,66 @@ async function adapter() {
   }
 }
 
+/** A wasm build, initialised: { module, gpu }. */
+async function loadBuild(gpu) {
+  const module = gpu ? await import("../digit-transfer-gpu.js") : await import("../digit-transfer.js");
+  await module.default();
+  return { module, gpu };
+}
+
 /** The wasm build for `device`, initialised: { module, gpu }. */
 async function load(device) {
   if (device !== "cpu" && (await adapter())) {
     try {
-      const module = await import("../digit-transfer-gpu.js");
-      await module.default();
-      return { module, gpu: true };
+      return await loadBuild(true);
     } catch (error) {
       console.warn(`the WebGPU build did not load (${error}); using the CPU build`);
     }
   }
-  const module = await import("../digit-transfer.js");
-  await module.default();
-  return { module, gpu: false };
+  return loadBuild(false);
+}
+
+/**
+ * Auto with an adapter: the kept choice for this network, batch size and adapter, or a new
+ * measurement of both devices. Returns { wasm, device, choice } for Workbench.open.
+ */
+async function measureOrRecall({ arch, batch, choices, remeasure }) {
+  const cpu = await loadBuild(false);
+  let gpu;
+  try {
+    gpu = await loadBuild(true);
+  } catch (error) {
+    console.warn(`the WebGPU build did not load (${error}); using the CPU build`);
+    return { wasm: cpu, device: "auto", choice: null };
+  }
+  const info = (await adapter())?.info ?? {};
+  const name = adapterNameOf(info);
+  const key = cpu.module.choice_key(arch, batch, name);
+  let choice = remeasure ? null : choices?.[key] ?? null;
+  if (!choice) {
+    postMessage({ type: "measuring", adapter: name });
+    const cpuTiming = await cpu.module.time_training("cpu", arch, batch);
+    let gpuTiming;
+    try {
+      gpuTiming = await gpu.module.time_training("webgpu", arch, batch);
+    } catch (error) {
+      console.warn(`WebGPU failed while being measured (${error}); using the CPU`);
+      return { wasm: cpu, device: "cpu", choice: null, failed: String(error?.message ?? error) };
+    }
+    choice = JSON.parse(cpu.module.choose_device(cpuTiming, gpuTiming, name, Boolean(info.isFallbackAdapter)));
+    postMessage({ type: "measured", key, choice });
+  }
+  return choice.device === "wgpu" ? { wasm: gpu, device: "webgpu", choice } : { wasm: cpu, device: "cpu", choice };
+}
+
+function adapterNameOf(info) {
+  return info.description || [info.vendor, info.architecture].filter(Boolean).join(" ");
 }
 
 async function adapterName() {
   try {
     const info = (await adapter())?.info;
-    if (!info) return "";
-    return info.description || [info.vendor, info.architecture].filter(Boolean).join(" ");
+    return info ? adapterNameOf(info) : "";
   } catch {
     return "";
   }
@@ -134,17 +177,26 @@ onmessage = async ({ data }) => {
   try {
     if (data.type === "open") {
       fault = data.fault;
-      wasm = await load(data.device);
-      if (data.device === "webgpu" && !wasm.gpu) throw new Error(await whyNoWebGpu("the WebGPU build did not load"));
-      bench = await wasm.module.Workbench.open(data.device);
+      let device = data.device;
+      let choice = null;
+      let failed = "";
+      if (device === "auto" && (await adapter())) {
+        ({ wasm, device, choice, failed = "" } = await measureOrRecall(data));
+      } else {
+        wasm = await load(device);
+      }
+      if (device === "webgpu" && !wasm.gpu) throw new Error(await whyNoWebGpu("the WebGPU build did not load"));
+      bench = await wasm.module.Workbench.open(device);
       const kind = bench.device_kind;
+      const reason = failed ? `WebGPU failed while being measured: ${failed}` : bench.device_reason ? await whyNoWebGpu(bench.device_reason) : "";
       postMessage({
         type: "ready",
         kind,
         label: bench.device_label,
-        reason: bench.device_reason ? await whyNoWebGpu(bench.device_reason) : "",
-        detail: bench.device_reason,
+        reason,
+        detail: failed || bench.device_reason,
         adapter: kind === "webgpu" ? await adapterName() : "",
+        choice,
       });
       // Fault injection (`?fault=lose-idle-device`): the GPU is lost while nothing trains.
       if (fault === "lose-idle-device") setTimeout(() => devices.forEach((d) => d.destroy()), 1500);
@@ -154,6 +206,8 @@ onmessage = async ({ data }) => {
       postMessage({ type: "done", stopped: stopRequested });
     }
   } catch (error) {
-    postMessage({ type: "error", during: data.type, message: String(error?.message ?? error) });
+    // A panic in the wasm surfaces as "unreachable"; its hook kept the real message.
+    const panic = error instanceof WebAssembly.RuntimeError ? globalThis.digitTransferPanic : null;
+    postMessage({ type: "error", during: data.type, message: panic ?? String(error?.message ?? error) });
   }
 };

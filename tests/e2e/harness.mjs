@@ -36,11 +36,21 @@ const flags = [
   "--disable-sync", "--disable-quic", "--no-first-run",
 ];
 
-/** Headless Chromium; `webgpu` adds the flag that exposes SwiftShader's WebGPU adapter. */
-export function launch({ webgpu = false, extraArgs = [] } = {}) {
+/**
+ * Flags for a real GPU on Linux (`DIGIT_TRANSFER_GPU_FLAGS`, e.g. `--enable-features=Vulkan,
+ * VulkanFromANGLE,DefaultANGLEVulkan`): without them Chromium offers only SwiftShader there.
+ */
+export const gpuFlags = (process.env.DIGIT_TRANSFER_GPU_FLAGS ?? "").split(/\s+/).filter(Boolean);
+
+/**
+ * Headless Chromium; `webgpu` adds the flag that exposes a WebGPU adapter: SwiftShader for
+ * the tests, or the real GPU for the benchmark (`realGpu`, with `DIGIT_TRANSFER_GPU_FLAGS`).
+ */
+export function launch({ webgpu = false, realGpu = false, extraArgs = [] } = {}) {
+  const gpu = webgpu ? ["--enable-unsafe-webgpu", ...(realGpu ? gpuFlags : [])] : [];
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: [...flags, ...(webgpu ? ["--enable-unsafe-webgpu"] : []), ...extraArgs],
+    args: [...flags, ...gpu, ...extraArgs],
   });
 }
 
@@ -64,7 +74,8 @@ export async function open(context, origin) {
   });
   await page.goto(origin);
   await page.waitForSelector("body[data-ready=true]", { timeout: 120_000 });
-  await page.waitForFunction(() => document.querySelector("#badge")?.dataset.device !== "none", null, { timeout: 120_000 });
+  // Auto may first measure WebGPU against the CPU (SwiftShader compiles slowly).
+  await page.waitForFunction(() => !["none", "measuring"].includes(document.querySelector("#badge")?.dataset.device), null, { timeout: 300_000 });
   return { page, watch };
 }
 

@@ -213,12 +213,59 @@ test("CPU: a new task with two classes of my own trains a two-class head", { tim
   }
 });
 
-test("WebGPU: the badge names the adapter, and fine-tuning runs on it", { timeout: 600_000 }, async () => {
+test("WebGPU on Auto: the page measures, trains on the faster CPU and says why; Measure again reruns it", { timeout: 900_000 }, async () => {
+  const browser = await launch({ webgpu: true });
+  try {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+    const page = await context.newPage();
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.goto(server.origin);
+    // The page is usable while Auto measures: the first prediction does not wait for it.
+    await page.waitForSelector("body[data-ready=true]", { timeout: 120_000 });
+    await drawImage(page, byClass(1, 1)[0].image);
+    assert.equal(await predicted(page), "1");
+    await page.waitForFunction(() => document.querySelector("#badge").dataset.device === "cpu", null, { timeout: 300_000 });
+    const badge = await page.textContent("#badge");
+    assert.match(badge, /^CPU \(ndarray\) — \d+(\.\d)?× faster here than WebGPU \(.*swiftshader.*, a software adapter\)$/i, badge);
+    assert.match(await page.textContent("#device-reason"), /^Auto measured \d+ vs \d+ samples\/s$/);
+    assert.equal(await page.isVisible("#remeasure"), true);
+    const ratio = Number(badge.match(/(\d+(?:\.\d)?)×/)[1]);
+    assert.ok(ratio > 1, `ratio ${ratio}`);
+    await screenshot(page, "7-auto");
+
+    // Kept per browser: a reload does not measure again (the badge never says "Measuring").
+    await page.addInitScript(() => {
+      window.__measured = false;
+      new MutationObserver(() => {
+        if (document.querySelector("#badge")?.dataset.device === "measuring") window.__measured = true;
+      }).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-device"] });
+    });
+    await page.reload();
+    await page.waitForFunction(() => document.querySelector("#badge")?.dataset.device === "cpu", null, { timeout: 120_000 });
+    assert.equal(await page.evaluate(() => window.__measured), false);
+    assert.equal(await page.textContent("#badge"), badge);
+    // Measure again does.
+    await page.click("#remeasure");
+    await page.waitForFunction(() => window.__measured === true, null, { timeout: 60_000 });
+    await page.waitForFunction(() => document.querySelector("#badge").dataset.device === "cpu", null, { timeout: 300_000 });
+    assert.match(await page.textContent("#badge"), /faster here than WebGPU/);
+
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("WebGPU forced: the badge names the adapter, and fine-tuning runs on it", { timeout: 600_000 }, async () => {
   const browser = await launch({ webgpu: true });
   try {
     const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
     const { page, watch } = await open(context, server.origin);
+    await page.selectOption("#device", "webgpu");
+    await page.waitForFunction(() => document.querySelector("#badge").dataset.device === "webgpu", null, { timeout: 120_000 });
     assert.match(await page.textContent("#badge"), /^WebGPU/);
+    assert.equal(await page.isVisible("#remeasure"), false);
     await drawImage(page, byClass(7, 1)[0].image);
     assert.equal(await predicted(page), "7");
     for (let label = 0; label < 10; label += 1) {

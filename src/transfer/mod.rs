@@ -4,12 +4,16 @@
 //!   learning rate), scratch (same architecture, fresh weights: the baseline).
 //! - **Same task or new task**: the ten digit classes keep the pretrained head ("adapt to my
 //!   handwriting"); other class names get a new head of that size on the pretrained backbone.
+//! - **Adapting some digits**: in adapt mode a person may label only the digits they write
+//!   differently; MNIST digits of the others join training, so the head keeps them.
+//! - [`split`](split_validation): training and validation samples, class by class.
+
+mod split;
+
+pub use split::{classes_without_samples, split_validation};
 
 use burn::module::Module;
 use burn::prelude::Device;
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
 use serde::Serialize;
 use thiserror::Error;
 
@@ -94,6 +98,13 @@ pub enum TransferError {
     BadSplit(f64),
     #[error("class `{0}` has no samples")]
     EmptyClass(String),
+    #[error(
+        "{} {} no samples, and there are no MNIST digits to keep {} with: label at least one sample of each digit",
+        listed(.0), agree(.0, ("has", "have")), agree(.0, ("it", "them"))
+    )]
+    KeptWithoutSource(Vec<String>),
+    #[error("there are no samples: label at least one")]
+    NoSamples,
     #[error("the validation split leaves nothing to train on")]
     NothingToTrain,
     #[error(
@@ -112,13 +123,32 @@ pub enum TransferError {
     Train(#[from] TrainError),
 }
 
+/// `“0”, “1” and “2”` and the like.
+fn listed(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("“{n}”")).collect();
+    match quoted.as_slice() {
+        [rest @ .., last] if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => quoted.concat(),
+    }
+}
+
+/// `verbs.0` for one name, `verbs.1` for more.
+fn agree(names: &[String], verbs: (&'static str, &'static str)) -> &'static str {
+    if names.len() == 1 { verbs.0 } else { verbs.1 }
+}
+
+/// The batch size when none is chosen: this many, or all the training samples if fewer.
+pub const AUTO_BATCH: usize = 16;
+
 /// Everything a person chooses about one fine-tuning run (the CLI's flags, the page's form).
 #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct Settings {
     pub strategy: Strategy,
     pub epochs: usize,
-    pub batch_size: usize,
+    /// Samples per batch; none: [`AUTO_BATCH`], lowered to what the training split holds. A
+    /// number chosen explicitly is kept, and refused when the training split is smaller.
+    pub batch_size: Option<usize>,
     pub learning_rate: f64,
     pub weight_decay: f64,
     /// Train on freshly distorted copies every epoch.
@@ -137,7 +167,7 @@ impl Default for Settings {
         Settings {
             strategy: Strategy::Full,
             epochs: 30,
-            batch_size: 16,
+            batch_size: None,
             learning_rate: 1e-3,
             weight_decay: 0.0,
             augment: false,
@@ -173,8 +203,16 @@ pub struct FineTuneReport {
     pub class_names: Vec<String>,
     /// A new head replaced the pretrained one (new task), rather than adapting it.
     pub new_head: bool,
+    /// The person's samples trained on.
     pub train_samples: usize,
     pub validation_samples: usize,
+    /// Adapt mode: the digits without samples, kept by MNIST digits of them in training.
+    pub kept_by_rehearsal: Vec<String>,
+    /// How many MNIST digits joined training to keep them.
+    pub kept_samples: usize,
+    /// What the run changed of the settings, for people: e.g. "batch 4: only 4 training
+    /// samples".
+    pub notes: Vec<String>,
     pub config: TrainConfig,
     pub history: Vec<EpochSummary>,
     pub best_epoch: Option<usize>,
@@ -231,11 +269,16 @@ pub async fn fine_tune(
         class_names,
         samples,
     } = task;
-    let (train_set, validation) = split_validation(
+    let adapt = class_names == info.class_names.as_slice();
+    if samples.is_empty() {
+        return Err(TransferError::NoSamples);
+    }
+    let (mut train_set, validation) = split::split_classes(
         samples,
         class_names,
         settings.validation_split,
         settings.seed,
+        adapt,
     )?;
     let (start, out_info) = starting_point(
         pretrained,
@@ -245,16 +288,48 @@ pub async fn fine_tune(
         settings.seed,
         device,
     )?;
-    let adapt = out_info.class_names == info.class_names;
     if settings.rehearsal > 0 && !adapt {
         return Err(TransferError::RehearsalNeedsDigits);
     }
-    if settings.batch_size > train_set.len() {
-        return Err(TransferError::BatchTooLarge {
-            batch: settings.batch_size,
-            samples: train_set.len(),
-        });
+    let own_train = train_set.len();
+    let kept = if adapt {
+        classes_without_samples(samples, class_names.len())
+    } else {
+        Vec::new()
+    };
+    let kept_by_rehearsal: Vec<String> = kept.iter().map(|&c| class_names[c].clone()).collect();
+    let mut notes = Vec::new();
+    if !kept.is_empty() {
+        let keeping = split::keeping_digits(&train_set, &kept, source.rehearsal, settings.seed);
+        if keeping.is_empty() {
+            return Err(TransferError::KeptWithoutSource(kept_by_rehearsal));
+        }
+        notes.push(format!(
+            "{} {} kept by rehearsal: {} MNIST digits of {} joined training",
+            listed(&kept_by_rehearsal),
+            agree(&kept_by_rehearsal, ("was", "were")),
+            keeping.len(),
+            agree(&kept_by_rehearsal, ("it", "them"))
+        ));
+        train_set.extend(keeping);
     }
+    let batch_size = match settings.batch_size {
+        Some(batch) if batch > train_set.len() => {
+            return Err(TransferError::BatchTooLarge {
+                batch,
+                samples: train_set.len(),
+            });
+        }
+        Some(batch) => batch,
+        None if train_set.len() < AUTO_BATCH => {
+            notes.push(format!(
+                "batch {0}: only {0} training samples",
+                train_set.len()
+            ));
+            train_set.len()
+        }
+        None => AUTO_BATCH,
+    };
     if let Some(checkpoint) = resume {
         let model = &checkpoint.model;
         if model.architecture() != out_info.architecture
@@ -277,7 +352,7 @@ pub async fn fine_tune(
     }
     let base = TrainConfig {
         epochs: settings.epochs,
-        batch_size: settings.batch_size,
+        batch_size,
         learning_rate: settings.learning_rate,
         weight_decay: settings.weight_decay,
         seed: settings.seed,
@@ -330,8 +405,11 @@ pub async fn fine_tune(
         architecture: out_info.architecture,
         class_names: out_info.class_names.clone(),
         new_head: !adapt,
-        train_samples: train_set.len(),
+        train_samples: own_train,
         validation_samples: validation.len(),
+        kept_samples: train_set.len() - own_train,
+        kept_by_rehearsal,
+        notes,
         config,
         history: outcome.history,
         best_epoch: outcome.best_epoch,
@@ -393,39 +471,4 @@ pub fn train_config(strategy: Strategy, base: &TrainConfig) -> TrainConfig {
         backbone: strategy.backbone_mode(),
         ..base.clone()
     }
-}
-
-/// Split labelled samples into training and validation sets, class by class (so every class
-/// with at least two samples is in both), reproducibly from `seed`.
-pub fn split_validation(
-    samples: &[Sample],
-    class_names: &[String],
-    fraction: f64,
-    seed: u64,
-) -> Result<(Vec<Sample>, Vec<Sample>), TransferError> {
-    if !(0.0..1.0).contains(&fraction) {
-        return Err(TransferError::BadSplit(fraction));
-    }
-    let mut rng = StdRng::seed_from_u64(seed);
-    let (mut train, mut validation) = (Vec::new(), Vec::new());
-    for (class, name) in class_names.iter().enumerate() {
-        let mut members: Vec<&Sample> = samples.iter().filter(|s| s.label == class).collect();
-        if members.is_empty() {
-            return Err(TransferError::EmptyClass(name.clone()));
-        }
-        members.shuffle(&mut rng);
-        let wanted = (members.len() as f64 * fraction).round() as usize;
-        // Keep at least one sample of each class for training.
-        let held = if fraction > 0.0 && members.len() >= 2 {
-            wanted.clamp(1, members.len() - 1)
-        } else {
-            wanted.min(members.len() - 1)
-        };
-        validation.extend(members[..held].iter().map(|s| (*s).clone()));
-        train.extend(members[held..].iter().map(|s| (*s).clone()));
-    }
-    if train.is_empty() {
-        return Err(TransferError::NothingToTrain);
-    }
-    Ok((train, validation))
 }

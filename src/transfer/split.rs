@@ -1,0 +1,95 @@
+//! Which samples a run trains on and which it validates on: each class split on its own, and
+//! in adapt mode the digits a person did not label kept by MNIST digits of those classes.
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+
+use super::TransferError;
+use crate::data::Sample;
+
+/// Split labelled samples into training and validation sets, class by class (so every class
+/// with at least two samples is in both), reproducibly from `seed`. Every class must have a
+/// sample.
+pub fn split_validation(
+    samples: &[Sample],
+    class_names: &[String],
+    fraction: f64,
+    seed: u64,
+) -> Result<(Vec<Sample>, Vec<Sample>), TransferError> {
+    split_classes(samples, class_names, fraction, seed, false)
+}
+
+/// [`split_validation`] of the classes that have samples; with `allow_empty` false a class
+/// without samples is refused.
+pub(super) fn split_classes(
+    samples: &[Sample],
+    class_names: &[String],
+    fraction: f64,
+    seed: u64,
+    allow_empty: bool,
+) -> Result<(Vec<Sample>, Vec<Sample>), TransferError> {
+    if !(0.0..1.0).contains(&fraction) {
+        return Err(TransferError::BadSplit(fraction));
+    }
+    let mut rng = StdRng::seed_from_u64(seed);
+    let (mut train, mut validation) = (Vec::new(), Vec::new());
+    for (class, name) in class_names.iter().enumerate() {
+        let mut members: Vec<&Sample> = samples.iter().filter(|s| s.label == class).collect();
+        if members.is_empty() {
+            if allow_empty {
+                continue;
+            }
+            return Err(TransferError::EmptyClass(name.clone()));
+        }
+        members.shuffle(&mut rng);
+        let wanted = (members.len() as f64 * fraction).round() as usize;
+        // Keep at least one sample of each class for training.
+        let held = if fraction > 0.0 && members.len() >= 2 {
+            wanted.clamp(1, members.len() - 1)
+        } else {
+            wanted.min(members.len() - 1)
+        };
+        validation.extend(members[..held].iter().map(|s| (*s).clone()));
+        train.extend(members[held..].iter().map(|s| (*s).clone()));
+    }
+    if train.is_empty() {
+        return Err(TransferError::NothingToTrain);
+    }
+    Ok((train, validation))
+}
+
+/// The classes of `classes` that no sample has.
+pub fn classes_without_samples(samples: &[Sample], classes: usize) -> Vec<usize> {
+    let mut seen = vec![false; classes];
+    for s in samples {
+        if let Some(slot) = seen.get_mut(s.label) {
+            *slot = true;
+        }
+    }
+    (0..classes).filter(|&c| !seen[c]).collect()
+}
+
+/// Source digits that keep the classes a person did not label (`kept`): as many of each as
+/// the most numerous labelled class has in `train`, so every class weighs the same; drawn
+/// from `source` reproducibly from `seed`.
+pub(super) fn keeping_digits(
+    train: &[Sample],
+    kept: &[usize],
+    source: &[Sample],
+    seed: u64,
+) -> Vec<Sample> {
+    let mut counts = std::collections::HashMap::<usize, usize>::new();
+    for s in train {
+        *counts.entry(s.label).or_default() += 1;
+    }
+    let each = counts.values().copied().max().unwrap_or(1).max(1);
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x6b65_7074);
+    kept.iter()
+        .flat_map(|&class| {
+            let mut pool: Vec<&Sample> = source.iter().filter(|s| s.label == class).collect();
+            pool.shuffle(&mut rng);
+            pool.into_iter().take(each).cloned().collect::<Vec<_>>()
+        })
+        .collect()
+}

@@ -1,0 +1,64 @@
+//! The page's *Auto* device: each build times training on the device it has, and the choice
+//! between the two timings is made here too, so the worker only passes figures along.
+
+use wasm_bindgen::prelude::*;
+
+use crate::device::DeviceKind;
+use crate::model::Architecture;
+use crate::speed::{self, Adapter, StepTiming};
+
+use super::{js_error, select_device};
+
+/// Times a few training steps of `architecture` at `batch_size` on `device` ("cpu" or
+/// "webgpu"), after a warm-up step: JSON of [`StepTiming`].
+#[wasm_bindgen]
+pub async fn time_training(
+    device: String,
+    architecture: String,
+    batch_size: usize,
+) -> Result<String, JsError> {
+    let selected = select_device(&device).await?;
+    let architecture: Architecture = architecture.parse().map_err(|e: String| JsError::new(&e))?;
+    let timing = speed::time_training(architecture, batch_size, &selected.device, selected.kind)
+        .await
+        .map_err(js_error)?;
+    serde_json::to_string(&timing).map_err(js_error)
+}
+
+/// The faster device from the two timings (JSON of [`StepTiming`]) and the adapter's name
+/// and fallback flag: JSON of [`speed::Choice`], whose `device` is "ndarray" or "wgpu".
+#[wasm_bindgen]
+pub fn choose_device(
+    cpu: &str,
+    gpu: &str,
+    adapter: String,
+    fallback: bool,
+) -> Result<String, JsError> {
+    let read = |json: &str, expected: DeviceKind| -> Result<StepTiming, JsError> {
+        let timing: StepTiming =
+            serde_json::from_str(json).map_err(|e| JsError::new(&format!("bad timing: {e}")))?;
+        if timing.device != expected {
+            return Err(JsError::new(&format!(
+                "a timing of {} where {expected} was expected",
+                timing.device
+            )));
+        }
+        Ok(timing)
+    };
+    let choice = speed::choose(
+        read(cpu, DeviceKind::Ndarray)?,
+        read(gpu, DeviceKind::Wgpu)?,
+        Adapter {
+            name: adapter,
+            fallback,
+        },
+    );
+    serde_json::to_string(&choice).map_err(js_error)
+}
+
+/// The key a measurement is kept under in the browser (network, batch size, adapter).
+#[wasm_bindgen]
+pub fn choice_key(architecture: &str, batch_size: usize, adapter: &str) -> Result<String, JsError> {
+    let architecture: Architecture = architecture.parse().map_err(|e: String| JsError::new(&e))?;
+    Ok(speed::choice_key(architecture, batch_size, adapter))
+}
