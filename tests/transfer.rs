@@ -670,11 +670,7 @@ fn adapt_mode_trains_on_some_digits_and_keeps_the_others_by_rehearsal() {
     // Validation covers the person's digits only.
     let validation = report.validation.as_ref().unwrap();
     assert_eq!(
-        validation
-            .per_class
-            .iter()
-            .map(|c| c.support)
-            .sum::<u64>(),
+        validation.per_class.iter().map(|c| c.support).sum::<u64>(),
         2
     );
     // The transposed 4s and 9s are learnt, and the other digits are not forgotten.

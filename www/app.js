@@ -818,6 +818,14 @@ function row(cells, header = false) {
   return tr;
 }
 
+/** A digit the person did not label: kept by MNIST digits, so it has no figures of its own. */
+function keptRow(name) {
+  const tr = row([name, "kept by rehearsal (no samples of yours)"]);
+  tr.lastChild.colSpan = 4;
+  tr.lastChild.className = "kept";
+  return tr;
+}
+
 function showReport(report, device) {
   $("results-empty").hidden = true;
   const v = report.validation;
@@ -849,7 +857,7 @@ function showReport(report, device) {
     $("per-class").replaceChildren(
       row(["class", "precision", "recall", "F1", "samples"], true),
       ...v.per_class.map((m, i) => (report.kept_by_rehearsal?.includes(names[i])
-        ? row([names[i], "kept by rehearsal", "", "", "0"])
+        ? keptRow(names[i])
         : row([names[i], m.precision.toFixed(2), m.recall.toFixed(2), m.f1.toFixed(2), String(m.support)]))),
     );
     const max = Math.max(1, ...v.confusion.flat());

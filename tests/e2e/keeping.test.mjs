@@ -41,10 +41,10 @@ test("two tabs: samples labelled in both are all kept, and a deletion shows in t
     await second.waitForFunction(() => /^2 samples/.test(document.querySelector("#sample-count").textContent));
     await first.reload();
     await first.waitForSelector("body[data-ready=true]");
-    assert.match(await count(first), /^2 samples in 2 classes/);
+    assert.match(await count(first), /^2 samples/);
     await second.reload();
     await second.waitForSelector("body[data-ready=true]");
-    assert.match(await count(second), /^2 samples in 2 classes/);
+    assert.match(await count(second), /^2 samples/);
 
     // An import in one tab and a label in the other, at once: all of them stay.
     await Promise.all([label(first, byClass(7, 1)[0], 7), label(second, byClass(1, 1)[0], 1)]);
@@ -71,7 +71,7 @@ test("adapt mode on only the 4s and 9s: it trains, keeps the other digits by reh
     for (const cls of [4, 9]) {
       for (const digit of byClass(cls, 4, 2)) await label(page, digit, cls);
     }
-    assert.match(await count(page), /^8 samples in 2 classes/);
+    assert.match(await count(page), /^8 samples/);
     // The default settings, untouched.
     await fineTune(page);
     assert.match(await page.textContent("#train-status"), /^Done in/);
