@@ -301,8 +301,8 @@ test("WebGPU forced: the badge names the adapter, and fine-tuning runs on it", {
     assert.match(await page.textContent("#status"), /^The GPU device was lost \(.*\); fine-tuning now runs on the CPU\.$/);
     await page.waitForFunction(() => document.querySelector("#badge").dataset.device === "cpu");
     assert.match(await page.textContent("#sample-count"), /^20 samples/);
-    // WebGPU reports its own loss on the console; wgpu may also fail its pending work.
-    watch.errors = watch.errors.filter((e) => !/device|Device|GPU|wgpu|unreachable|panicked/.test(e));
+    // Nothing is filtered: a destroyed device logs no error and nothing panics (the panic hook
+    // would log "digit-transfer panicked: …").
     assert.deepEqual(watch.foreign, []);
     assert.deepEqual(watch.errors, []);
   } finally {
