@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up (first run only) and runs every check: formatting, lints, native tests (CPU and
 # wgpu on Mesa lavapipe), the wasm tests in headless Chromium (WebGPU and the CPU fallback),
-# and the release build of the page.
+# the release build of the page, and its end-to-end tests in headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test

@@ -33,7 +33,7 @@ enum Command {
     Pretrain(PretrainArgs),
     /// Measure weights on labelled digits (default data: the held-out split).
     Eval(EvalArgs),
-    /// Fine-tune pretrained weights on a small labelled set (IDX files).
+    /// Fine-tune pretrained weights on a small labelled set (a samples file or an IDX pair).
     Finetune(FinetuneArgs),
     /// Convert weights between burnpack and safetensors (PyTorch names and layouts).
     Export(ExportArgs),
@@ -134,7 +134,7 @@ struct ExportArgs {
 
 #[derive(Args)]
 struct FinetuneArgs {
-    /// Pretrained weights (burnpack).
+    /// Pretrained weights (burnpack or safetensors).
     #[arg(long)]
     weights: PathBuf,
     /// The fine-tuning samples as a samples file (what the page exports; see `samples`).
@@ -243,7 +243,7 @@ struct PretrainArgs {
 
 #[derive(Args)]
 struct EvalArgs {
-    /// Weights file (burnpack) written by `pretrain`.
+    /// Weights file (burnpack or safetensors), e.g. written by `pretrain`.
     #[arg(long)]
     weights: PathBuf,
     #[command(flatten)]

@@ -109,7 +109,7 @@ pub async fn wgpu() -> Result<Device, DeviceError> {
     Ok(device)
 }
 
-/// The page's CPU build leaves WebGPU out: it is a fifth of the size.
+/// The page's CPU build leaves WebGPU out: it is about a third of the size.
 #[cfg(all(target_arch = "wasm32", not(feature = "webgpu")))]
 pub async fn wgpu() -> Result<Device, DeviceError> {
     Err(DeviceError::GpuNotBuilt)

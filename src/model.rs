@@ -2,7 +2,7 @@
 //!
 //! - `mlp`: the textbook `Net(784 → 128 ReLU → N)`.
 //! - `cnn` (the default): two 3×3 convolutions (16 and 32 channels, each followed by ReLU and
-//!   2×2 max-pooling) and a 64-unit fully connected layer, then the head.
+//!   2×2 max-pooling) and a 128-unit fully connected layer, then the head.
 //!
 //! Inputs are flattened 28×28 images scaled to 0..=1 (`pixel / 255`), shape `[batch, 784]`.
 
