@@ -77,9 +77,9 @@ out("| --- | --- | --- | --- | --- | --- |");
 const browserRow = (d, run) => out(`| browser (wasm)${run} | ${d.device === "cpu" ? "CPU (ndarray)" : `WebGPU (${d.adapter?.name || "SwiftShader"})`} | ${n0(throughput(d, "mlp", 32))} | ${n0(throughput(d, "mlp", 64))} | ${n0(throughput(d, "cnn", 32))} | ${n0(throughput(d, "cnn", 64))} |`);
 for (const d of browser.devices) browserRow(d, "");
 for (const d of previous?.browser?.devices ?? []) browserRow(d, `, previous run (${previous.browser.date.slice(0, 10)})`);
-for (const d of native.devices) {
-  out(`| native | ${d.label} | ${n0(throughput(d, "mlp", 32))} | ${n0(throughput(d, "mlp", 64))} | ${n0(throughput(d, "cnn", 32))} | ${n0(throughput(d, "cnn", 64))} |`);
-}
+const nativeRow = (d, run) => out(`| native${run} | ${d.label} | ${n0(throughput(d, "mlp", 32))} | ${n0(throughput(d, "mlp", 64))} | ${n0(throughput(d, "cnn", 32))} | ${n0(throughput(d, "cnn", 64))} |`);
+for (const d of native.devices) nativeRow(d, "");
+for (const d of previous?.native?.devices ?? []) nativeRow(d, ", previous run");
 out();
 out("## Fine-tuning wall time (s): 100 samples (10 per class) + 30 for validation, augmentation on, no early stopping");
 out();
@@ -135,6 +135,7 @@ for (const m of cpu.memory ?? []) out(`| ${m.run} | ${s2(m.seconds)} | ${mb(m.wo
 out();
 out("## Pretraining (native)");
 out();
+if (!native.devices.some((d) => d.pretraining)) out("Not measured in this run (`digit-transfer bench` without `--pretrain`).");
 for (const d of native.devices) {
   const p = d.pretraining;
   if (!p) continue;
