@@ -252,6 +252,35 @@ fn finetune_a_new_two_class_head_then_eval_it() {
     assert_eq!(adapt["new_head"], false);
     assert_eq!(adapt["strategy"], "full");
     check_report(&adapt["validation"], 10);
+
+    // Adapt mode on an IDX pair of only some digits: MNIST digits keep the others.
+    let some: Vec<_> = mnist_subset(Split::Train, 5)
+        .into_iter()
+        .filter(|s| s.label == 4 || s.label == 9)
+        .collect();
+    write_idx_pair(dir.path(), &some);
+    let subset = json(&[
+        "finetune",
+        "--weights",
+        MLP,
+        "--images",
+        images,
+        "--labels",
+        labels,
+        "--epochs",
+        "2",
+        "--out",
+        out,
+        "--json",
+    ]);
+    assert_eq!(subset["new_head"], false);
+    assert_eq!(
+        subset["kept_by_rehearsal"],
+        serde_json::json!(["0", "1", "2", "3", "5", "6", "7", "8"])
+    );
+    // 4 of each digit train (1 validates), so 4 MNIST digits of each other one join.
+    assert_eq!(subset["kept_samples"], 32);
+    assert!(subset["forgetting"].is_number(), "{subset}");
 }
 
 #[test]
