@@ -68,10 +68,16 @@ async function load(device) {
 
 /**
  * Auto with an adapter: the kept choice for this network, batch size and adapter, or a new
- * measurement of both devices. Returns { wasm, device, choice } for Workbench.open.
+ * measurement of both devices. Returns { wasm, device, choice } for Workbench.open. The WebGPU
+ * build is downloaded only to measure it or to train on it.
  */
 async function measureOrRecall({ arch, batch, choices, remeasure }) {
   const cpu = await loadBuild(false);
+  const info = (await adapter())?.info ?? {};
+  const name = adapterNameOf(info);
+  const key = cpu.module.choice_key(arch, batch, name);
+  let choice = remeasure ? null : choices?.[key] ?? null;
+  if (choice?.device === "ndarray") return { wasm: cpu, device: "cpu", choice };
   let gpu;
   try {
     gpu = await loadBuild(true);
@@ -79,10 +85,6 @@ async function measureOrRecall({ arch, batch, choices, remeasure }) {
     console.warn(`the WebGPU build did not load (${error}); using the CPU build`);
     return { wasm: cpu, device: "auto", choice: null };
   }
-  const info = (await adapter())?.info ?? {};
-  const name = adapterNameOf(info);
-  const key = cpu.module.choice_key(arch, batch, name);
-  let choice = remeasure ? null : choices?.[key] ?? null;
   if (!choice) {
     postMessage({ type: "measuring", adapter: name });
     const cpuTiming = await cpu.module.time_training("cpu", arch, batch);

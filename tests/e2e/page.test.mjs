@@ -241,10 +241,15 @@ test("WebGPU on Auto: the page measures, trains on the faster CPU and says why; 
         if (document.querySelector("#badge")?.dataset.device === "measuring") window.__measured = true;
       }).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-device"] });
     });
+    const requested = [];
+    context.on("request", (r) => requested.push(new URL(r.url()).pathname));
     await page.reload();
     await page.waitForFunction(() => document.querySelector("#badge")?.dataset.device === "cpu", null, { timeout: 120_000 });
     assert.equal(await page.evaluate(() => window.__measured), false);
     assert.equal(await page.textContent("#badge"), badge);
+    // With the CPU chosen, the worker does not download the WebGPU build at all.
+    assert.ok(requested.includes("/digit-transfer_bg.wasm"), requested.join(", "));
+    assert.ok(!requested.some((p) => p.startsWith("/digit-transfer-gpu")), requested.join(", "));
     // Measure again does.
     await page.click("#remeasure");
     await page.waitForFunction(() => window.__measured === true, null, { timeout: 60_000 });
