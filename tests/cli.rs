@@ -233,22 +233,24 @@ fn finetune_a_new_two_class_head_then_eval_it() {
     assert!(stderr.contains("class `2` has no samples"), "{stderr}");
 
     // Adapt mode by default: the ten digits keep the pretrained head.
-    let digits = mnist_subset(Split::Train, 3);
-    write_idx_pair(dir.path(), &digits);
-    let adapt = json(&[
-        "finetune",
-        "--weights",
-        MLP,
-        "--images",
-        images,
-        "--labels",
-        labels,
-        "--epochs",
-        "2",
-        "--out",
-        out,
-        "--json",
-    ]);
+    let adapt_on = |samples: &[digit_transfer::data::Sample]| {
+        write_idx_pair(dir.path(), samples);
+        json(&[
+            "finetune",
+            "--weights",
+            MLP,
+            "--images",
+            images,
+            "--labels",
+            labels,
+            "--epochs",
+            "2",
+            "--out",
+            out,
+            "--json",
+        ])
+    };
+    let adapt = adapt_on(&mnist_subset(Split::Train, 3));
     assert_eq!(adapt["new_head"], false);
     assert_eq!(adapt["strategy"], "full");
     check_report(&adapt["validation"], 10);
@@ -258,21 +260,7 @@ fn finetune_a_new_two_class_head_then_eval_it() {
         .into_iter()
         .filter(|s| s.label == 4 || s.label == 9)
         .collect();
-    write_idx_pair(dir.path(), &some);
-    let subset = json(&[
-        "finetune",
-        "--weights",
-        MLP,
-        "--images",
-        images,
-        "--labels",
-        labels,
-        "--epochs",
-        "2",
-        "--out",
-        out,
-        "--json",
-    ]);
+    let subset = adapt_on(&some);
     assert_eq!(subset["new_head"], false);
     assert_eq!(
         subset["kept_by_rehearsal"],
