@@ -773,3 +773,22 @@ fn the_automatic_batch_size_fits_the_smallest_set_and_an_explicit_one_is_kept() 
         }
     );
 }
+
+#[test]
+fn settings_take_defaults_for_missing_fields_and_refuse_unknown_ones() {
+    let settings: transfer::Settings = serde_json::from_str(r#"{"epochs": 3}"#).unwrap();
+    assert_eq!(
+        settings,
+        transfer::Settings {
+            epochs: 3,
+            ..Default::default()
+        }
+    );
+    let auto: transfer::Settings = serde_json::from_str(r#"{"batch_size": null}"#).unwrap();
+    assert_eq!(auto.batch_size, None);
+    let err = serde_json::from_str::<transfer::Settings>(r#"{"batchsize": 4}"#).unwrap_err();
+    assert!(
+        err.to_string().contains("unknown field `batchsize`"),
+        "{err}"
+    );
+}

@@ -141,8 +141,10 @@ fn agree(names: &[String], verbs: (&'static str, &'static str)) -> &'static str 
 pub const AUTO_BATCH: usize = 16;
 
 /// Everything a person chooses about one fine-tuning run (the CLI's flags, the page's form).
+/// A field left out takes its default; a field this does not know is refused, so that a
+/// renamed form field cannot fall back to a default unnoticed.
 #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Settings {
     pub strategy: Strategy,
     pub epochs: usize,
