@@ -13,21 +13,29 @@ use digit_transfer::model::{Architecture, Classifier};
 use digit_transfer::train::{self, Observer, TrainConfig, TrainError, TrainSets};
 use futures::executor::block_on;
 
-/// Asks for a checkpoint after every epoch, as the page's WebGPU worker does.
-struct Checkpoints(usize);
+/// Asks for a checkpoint after every epoch when `wanted`, as the page's WebGPU worker does.
+struct Checkpoints {
+    wanted: bool,
+    count: usize,
+}
 
 impl Observer for Checkpoints {
     fn wants_checkpoints(&self) -> bool {
-        true
+        self.wanted
     }
     fn checkpoint(&mut self, _epoch: usize, model: &Classifier) {
         assert!(device::reads_are_free(&model.devices()[0]));
-        self.0 += 1;
+        self.count += 1;
     }
 }
 
-/// Device reads of a 4-epoch run with validation and checkpoints: (reads, batches).
-fn reads_of_a_run(device: &Device, architecture: Architecture) -> (usize, usize) {
+/// Device reads of a 4-epoch run with validation, with or without checkpoints: (reads,
+/// batches).
+fn reads_of_a_run(
+    device: &Device,
+    architecture: Architecture,
+    checkpoints: bool,
+) -> (usize, usize) {
     let train_set = mnist_subset(Split::Train, 6);
     let validation = mnist_subset(Split::HeldOut, 2);
     device.seed(3);
@@ -42,12 +50,15 @@ fn reads_of_a_run(device: &Device, architecture: Architecture) -> (usize, usize)
         validation: &validation,
         ..TrainSets::default()
     };
-    let mut observer = Checkpoints(0);
+    let mut observer = Checkpoints {
+        wanted: checkpoints,
+        count: 0,
+    };
     let before = device::reads();
     let outcome = block_on(train::fit(&model, sets, &config, device, &mut observer)).unwrap();
     let reads = device::reads() - before;
     assert_eq!(outcome.history.len(), 4);
-    assert_eq!(observer.0, 4);
+    assert_eq!(observer.count, if checkpoints { 4 } else { 0 });
     assert!(
         outcome
             .history
@@ -64,8 +75,10 @@ fn reads_of_a_run(device: &Device, architecture: Architecture) -> (usize, usize)
 fn a_gpu_run_reads_once_per_epoch_and_checkpoint_and_the_cpu_every_batch() {
     // The CPU: a read per batch, one for validation and one for the checkpoint per epoch.
     let cpu = device::cpu();
-    let (reads, batches) = reads_of_a_run(&cpu, Architecture::Mlp);
+    let (reads, batches) = reads_of_a_run(&cpu, Architecture::Mlp, true);
     assert_eq!(reads, batches + 2 * 4, "CPU reads");
+    let (reads, batches) = reads_of_a_run(&cpu, Architecture::Mlp, false);
+    assert_eq!(reads, batches + 4, "CPU reads without checkpoints");
 
     let gpu = match block_on(device::open(DeviceKind::Wgpu)) {
         Ok(selected) => selected.device,
@@ -77,11 +90,17 @@ fn a_gpu_run_reads_once_per_epoch_and_checkpoint_and_the_cpu_every_batch() {
         ),
     };
     for architecture in Architecture::ALL {
-        let (reads, batches) = reads_of_a_run(&gpu, architecture);
+        let (reads, batches) = reads_of_a_run(&gpu, architecture, true);
         // Per epoch: the training and validation figures together, and the checkpoint.
         assert!(
             reads <= 2 * 4,
             "{architecture} on wgpu: {reads} reads for {batches} batches"
+        );
+        // Without checkpoints: one read per epoch.
+        let (reads, _) = reads_of_a_run(&gpu, architecture, false);
+        assert!(
+            reads <= 4,
+            "{architecture} on wgpu without checkpoints: {reads} reads"
         );
         assert!(
             batches > 8,
