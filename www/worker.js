@@ -54,16 +54,20 @@ async function loadBuild(gpu) {
   return { module, gpu };
 }
 
+/** The WebGPU build, initialised, or null (with a warning) when it does not load. */
+async function loadGpuBuild() {
+  try {
+    return await loadBuild(true);
+  } catch (error) {
+    console.warn(`the WebGPU build did not load (${error}); using the CPU build`);
+    return null;
+  }
+}
+
 /** The wasm build for `device`, initialised: { module, gpu }. */
 async function load(device) {
-  if (device !== "cpu" && (await adapter())) {
-    try {
-      return await loadBuild(true);
-    } catch (error) {
-      console.warn(`the WebGPU build did not load (${error}); using the CPU build`);
-    }
-  }
-  return loadBuild(false);
+  const gpu = device !== "cpu" && (await adapter()) ? await loadGpuBuild() : null;
+  return gpu ?? loadBuild(false);
 }
 
 /**
@@ -78,13 +82,8 @@ async function measureOrRecall({ arch, batch, choices, remeasure }) {
   const key = cpu.module.choice_key(arch, batch, name);
   let choice = remeasure ? null : choices?.[key] ?? null;
   if (choice?.device === "ndarray") return { wasm: cpu, device: "cpu", choice };
-  let gpu;
-  try {
-    gpu = await loadBuild(true);
-  } catch (error) {
-    console.warn(`the WebGPU build did not load (${error}); using the CPU build`);
-    return { wasm: cpu, device: "auto", choice: null };
-  }
+  const gpu = await loadGpuBuild();
+  if (!gpu) return { wasm: cpu, device: "auto", choice: null };
   if (!choice) {
     postMessage({ type: "measuring", adapter: name });
     const cpuTiming = await cpu.module.time_training("cpu", arch, batch);
