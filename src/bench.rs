@@ -128,12 +128,14 @@ pub async fn fine_tune_time(
     };
     let started = Instant::now();
     let tuned = transfer::fine_tune(
-        pretrained,
-        info,
-        task,
-        &settings,
-        SourceDigits::default(),
-        None,
+        transfer::FineTuneRequest {
+            pretrained,
+            info,
+            task,
+            settings: &settings,
+            source: SourceDigits::default(),
+            resume: None,
+        },
         device,
         &mut Silent,
     )

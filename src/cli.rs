@@ -536,15 +536,17 @@ async fn finetune(args: FinetuneArgs) -> Result<()> {
         held_out: &held_out,
     };
     let tuned = transfer::fine_tune(
-        &pretrained,
-        &info,
-        Task {
-            class_names: &class_names,
-            samples: &samples,
+        transfer::FineTuneRequest {
+            pretrained: &pretrained,
+            info: &info,
+            task: Task {
+                class_names: &class_names,
+                samples: &samples,
+            },
+            settings: &settings,
+            source,
+            resume: None,
         },
-        &settings,
-        source,
-        None,
         &selected.device,
         &mut observer,
     )

@@ -455,12 +455,14 @@ fn a_run_goes_on_from_a_checkpoint_instead_of_starting_again() {
     };
     let run = |resume: Option<&transfer::Checkpoint>, observer: &mut Checkpoints| {
         block_on(transfer::fine_tune(
-            &model,
-            &info,
-            task,
-            &settings,
-            transfer::SourceDigits::default(),
-            resume,
+            transfer::FineTuneRequest {
+                pretrained: &model,
+                info: &info,
+                task,
+                settings: &settings,
+                source: transfer::SourceDigits::default(),
+                resume,
+            },
             &device,
             observer,
         ))
@@ -518,15 +520,17 @@ fn settings_that_cannot_train_are_refused_before_training() {
     let classes = names(&["round", "straight"]);
     let attempt = |settings: transfer::Settings, classes: &[String]| {
         block_on(transfer::fine_tune(
-            &model,
-            &info,
-            transfer::Task {
-                class_names: classes,
-                samples: &samples,
+            transfer::FineTuneRequest {
+                pretrained: &model,
+                info: &info,
+                task: transfer::Task {
+                    class_names: classes,
+                    samples: &samples,
+                },
+                settings: &settings,
+                source: transfer::SourceDigits::default(),
+                resume: None,
             },
-            &settings,
-            transfer::SourceDigits::default(),
-            None,
             &device,
             &mut Silent,
         ))
@@ -642,12 +646,14 @@ fn adapt_mode_trains_on_some_digits_and_keeps_the_others_by_rehearsal() {
         held_out: &held_out,
     };
     let tuned = block_on(transfer::fine_tune(
-        &model,
-        &info,
-        task,
-        &settings,
-        source,
-        None,
+        transfer::FineTuneRequest {
+            pretrained: &model,
+            info: &info,
+            task,
+            settings: &settings,
+            source,
+            resume: None,
+        },
         &device,
         &mut Silent,
     ))
@@ -702,18 +708,20 @@ fn adapt_mode_trains_on_some_digits_and_keeps_the_others_by_rehearsal() {
     // Without MNIST digits to keep the others, and without samples, the run is refused.
     let refused = |samples: &[Sample], rehearsal: &[Sample]| {
         block_on(transfer::fine_tune(
-            &model,
-            &info,
-            transfer::Task {
-                class_names: &info.class_names,
-                samples,
+            transfer::FineTuneRequest {
+                pretrained: &model,
+                info: &info,
+                task: transfer::Task {
+                    class_names: &info.class_names,
+                    samples,
+                },
+                settings: &settings,
+                source: transfer::SourceDigits {
+                    rehearsal,
+                    held_out: &[],
+                },
+                resume: None,
             },
-            &settings,
-            transfer::SourceDigits {
-                rehearsal,
-                held_out: &[],
-            },
-            None,
             &device,
             &mut Silent,
         ))
@@ -741,19 +749,21 @@ fn the_automatic_batch_size_fits_the_smallest_set_and_an_explicit_one_is_kept() 
     let classes = names(&["round", "straight"]);
     let run = |batch_size: Option<usize>| {
         block_on(transfer::fine_tune(
-            &model,
-            &info,
-            transfer::Task {
-                class_names: &classes,
-                samples: &samples,
+            transfer::FineTuneRequest {
+                pretrained: &model,
+                info: &info,
+                task: transfer::Task {
+                    class_names: &classes,
+                    samples: &samples,
+                },
+                settings: &transfer::Settings {
+                    epochs: 2,
+                    batch_size,
+                    ..Default::default()
+                },
+                source: transfer::SourceDigits::default(),
+                resume: None,
             },
-            &transfer::Settings {
-                epochs: 2,
-                batch_size,
-                ..Default::default()
-            },
-            transfer::SourceDigits::default(),
-            None,
             &device,
             &mut Silent,
         ))

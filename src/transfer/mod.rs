@@ -252,25 +252,39 @@ pub struct FineTuned {
     pub report: FineTuneReport,
 }
 
+/// One fine-tuning run, as asked for: the starting network, the person's task, their
+/// settings, the MNIST digits it may use, and optionally a checkpoint to go on from.
+#[derive(Clone, Copy, Debug)]
+pub struct FineTuneRequest<'a> {
+    pub pretrained: &'a Classifier,
+    pub info: &'a WeightsInfo,
+    pub task: Task<'a>,
+    pub settings: &'a Settings,
+    pub source: SourceDigits<'a>,
+    /// Go on from a checkpoint of the same run (same task and settings) instead of starting
+    /// afresh, e.g. on the CPU after the GPU was lost.
+    pub resume: Option<&'a Checkpoint>,
+}
+
 /// One whole fine-tuning run: split, choose the starting network, train, measure. Shared by
-/// the CLI and the page, so both do exactly the same thing. With `resume`, training goes on
-/// from a checkpoint of the same run (same task and settings) instead of starting afresh.
-#[allow(clippy::too_many_arguments)]
+/// the CLI and the page, so both do exactly the same thing.
 pub async fn fine_tune(
-    pretrained: &Classifier,
-    info: &WeightsInfo,
-    task: Task<'_>,
-    settings: &Settings,
-    source: SourceDigits<'_>,
-    resume: Option<&Checkpoint>,
+    request: FineTuneRequest<'_>,
     device: &Device,
     observer: &mut impl Observer,
 ) -> Result<FineTuned, TransferError> {
     let started = web_time::Instant::now();
-    let Task {
-        class_names,
-        samples,
-    } = task;
+    let FineTuneRequest {
+        pretrained,
+        info,
+        task: Task {
+            class_names,
+            samples,
+        },
+        settings,
+        source,
+        resume,
+    } = request;
     let adapt = class_names == info.class_names.as_slice();
     if samples.is_empty() {
         return Err(TransferError::NoSamples);

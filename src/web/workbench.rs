@@ -172,12 +172,14 @@ impl Workbench {
             info: &out_info,
         };
         let tuned = transfer::fine_tune(
-            &pretrained,
-            &info,
-            task,
-            &settings,
-            source,
-            checkpoint.as_ref(),
+            transfer::FineTuneRequest {
+                pretrained: &pretrained,
+                info: &info,
+                task,
+                settings: &settings,
+                source,
+                resume: checkpoint.as_ref(),
+            },
             device,
             &mut observer,
         )
