@@ -2,6 +2,7 @@
 # The benchmark: builds what it needs, measures natively (digit-transfer bench) and in
 # headless Chromium (the built page, CPU and WebGPU), prints a table and writes
 # docs/BENCHMARKS.md and docs/benchmarks.json. Not part of the tests; about 10 minutes here.
+# CHROMIUM names the browser (default /usr/bin/chromium, see tests/e2e/harness.mjs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test

@@ -12,21 +12,29 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 seconds="${1:-60}"
-shift || true
+if (($#)); then shift; fi
 targets=("$@")
 ((${#targets[@]})) || targets=(idx weights samples canvas)
 
-rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
-cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+if ! command -v rustup >/dev/null; then
+  echo "fuzz: rustup is missing — install it from https://rustup.rs" >&2
+  exit 1
+fi
+toolchains=$(rustup toolchain list)
+grep -q '^nightly' <<< "$toolchains" || rustup toolchain install nightly --profile minimal
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 # Its own build folder: the instrumented nightly build must not lock or evict the main one.
 export CARGO_TARGET_DIR="$HOME/.cache/digit-transfer/fuzz-target"
-# Safe Rust needs no address sanitizer; without it the targets build and run faster.
+# Safe Rust needs no address sanitizer; without it the targets build and run faster. The
+# targets call digit_transfer::fuzz, which fuzz/Cargo.toml turns on (the `fuzzing` feature).
 cargo +nightly fuzz build -s none
 
 # Keep a minimal set that covers what the kept inputs and the run's corpus cover: a libFuzzer
 # merge on edge coverage into an empty folder. Named seeds stay; hash-named inputs are replaced
 # by the merge's (under 64 KiB: the big ones are mutated whole weights files, which their seed
 # covers).
+count_files() { find "$1" -type f | wc -l; }
+
 keep_corpus() {
   local target=$1 corpus=$2 kept="tests/fuzz/$1" merged input
   merged=$(mktemp -d)
@@ -40,7 +48,7 @@ keep_corpus() {
       grep -q . || cp "$input" "$kept/"
   done
   rm -rf "$merged"
-  echo "   tests/fuzz/$target/ keeps $(ls "$kept" | wc -l) inputs"
+  echo "   tests/fuzz/$target/ keeps $(count_files "$kept") inputs"
 }
 
 report="${FUZZ_REPORT:-fuzz/report.tsv}"
@@ -57,7 +65,8 @@ for target in "${targets[@]}"; do
   cargo +nightly fuzz run -s none "$target" "$corpus" "tests/fuzz/$target" -- \
     -max_total_time="$seconds" -max_len=1048576 -rss_limit_mb=4096 -timeout=20 \
     -print_final_stats=1 -artifact_prefix="$artifacts/" >"$log" 2>&1 || status=$?
-  runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -n 1)
+  # (none when the target did not run: sed, unlike grep, does not fail on no match)
+  runs=$(sed -n 's/.*stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)
   crashes=0
   for crash in "$artifacts"/*; do
     [[ -f "$crash" ]] || continue
@@ -66,8 +75,8 @@ for target in "${targets[@]}"; do
     echo "   crash kept as tests/fuzz/$target/$(basename "$crash")"
   done
   keep_corpus "$target" "$corpus"
-  printf '%s\t%s\t%s\t%s\t%s\n' "$target" "$seconds" "${runs:-0}" "$(ls "$corpus" | wc -l)" "$crashes" >> "$report"
-  echo "   ${runs:-0} executions, $(ls "$corpus" | wc -l) inputs in the corpus, $crashes crashes (log: $log)"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$target" "$seconds" "${runs:-0}" "$(count_files "$corpus")" "$crashes" >> "$report"
+  echo "   ${runs:-0} executions, $(count_files "$corpus") inputs in the corpus, $crashes crashes (log: $log)"
   if ((status != 0 || crashes > 0)); then failed=1; fi
 done
 column -t "$report"

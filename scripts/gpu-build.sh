@@ -14,12 +14,26 @@ cargo build --target wasm32-unknown-unknown --lib --features webgpu --profile "$
 [[ $cargo_profile == dev ]] && dir=debug || dir=$cargo_profile
 wasm="$CARGO_TARGET_DIR/wasm32-unknown-unknown/$dir/digit_transfer.wasm"
 wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name digit-transfer-gpu "$wasm"
+# wasm-opt's level and features for this build are Trunk's for the CPU build, written once:
+# the data-wasm-opt and data-wasm-opt-params attributes of the rust link in index.html (Trunk
+# reads its flags only from there). Like Trunk, level "0" skips wasm-opt.
+html_attr() { # NAME: the value of the one NAME="…" attribute in index.html
+  local values
+  values=$(sed -n "s/\(^\|.*[[:space:]]\)$1=\"\([^\"]*\)\".*/\2/p" index.html)
+  if [[ $(grep -c '' <<< "$values") -ne 1 || -z $values ]]; then
+    echo "gpu-build: index.html must have exactly one non-empty $1=\"…\"" >&2
+    return 1
+  fi
+  printf '%s\n' "$values"
+}
 if [[ $profile == release && ${WASM_OPT:-1} != 0 ]]; then
-  # The same passes and features as Trunk's wasm-opt run on the CPU build (index.html).
-  wasm-opt -Os --enable-bulk-memory --enable-bulk-memory-opt --enable-nontrapping-float-to-int \
-    --enable-sign-ext --enable-mutable-globals --enable-multivalue --enable-reference-types \
-    --enable-call-indirect-overlong --enable-simd \
-    -o "$out/digit-transfer-gpu_bg.wasm" "$out/digit-transfer-gpu_bg.wasm"
+  level=$(html_attr data-wasm-opt)
+  params_text=$(html_attr data-wasm-opt-params)
+  read -ra params <<< "$params_text"
+  if [[ $level != 0 ]]; then
+    wasm-opt "-O$level" "${params[@]}" \
+      -o "$out/digit-transfer-gpu_bg.wasm" "$out/digit-transfer-gpu_bg.wasm"
+  fi
 fi
 if [[ $profile == release ]]; then
   node scripts/compress.mjs "$out"

@@ -1,42 +1,76 @@
 #!/usr/bin/env bash
 # Installs what building the page needs; with --test, also what the tests need.
 # Safe to rerun: each step is skipped when its tool is already there at the right version.
+# What it cannot install itself (rustup, Node.js and npm, sudo for the Debian packages) it
+# names, one line each, and then stops.
+# With --test, CHROMIUM and CHROMEDRIVER may name a Chromium and its chromedriver of your own
+# (default /usr/bin/chromium and /usr/bin/chromedriver, Debian's, installed when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Where rustup puts cargo and the tools cargo installs, for a shell started before rustup was.
+export PATH="$HOME/.cargo/bin:$PATH"
 
 with_tests=false
 [[ "${1:-}" == "--test" ]] && with_tests=true
 
-as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+lacking=()
+need() { # COMMAND HOW: note HOW to get COMMAND when it is not on PATH
+  command -v "$1" >/dev/null || lacking+=("setup: $1 is missing — $2")
+}
+need rustup "install it from https://rustup.rs (it brings cargo)"
+need cargo "it comes with rustup (https://rustup.rs); open a new shell or run: source ~/.cargo/env"
+need node "install Node.js (20 or newer, with npm) from https://nodejs.org or your package manager"
+need npm "install npm, Node.js's package manager (Debian: sudo apt-get install npm)"
 
+packages=()
 if $with_tests; then
-  missing=()
-  command -v chromium >/dev/null || missing+=(chromium)
-  command -v chromedriver >/dev/null || missing+=(chromium-driver)
+  # A Chromium and chromedriver of your own: they must be there; Debian's are installed.
+  for var in CHROMIUM CHROMEDRIVER; do
+    if [[ -n "${!var:-}" && ! -x "${!var}" ]]; then
+      lacking+=("setup: $var=${!var} is not an executable file — point it at one, or unset it for Debian's")
+    fi
+  done
+  [[ -n "${CHROMIUM:-}" || -x /usr/bin/chromium ]] || packages+=(chromium)
+  [[ -n "${CHROMEDRIVER:-}" || -x /usr/bin/chromedriver ]] || packages+=(chromium-driver)
   # Mesa's software Vulkan driver (lavapipe) lets the wgpu tests run without a GPU.
-  ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 || missing+=(mesa-vulkan-drivers)
+  compgen -G '/usr/share/vulkan/icd.d/lvp_icd*.json' >/dev/null || packages+=(mesa-vulkan-drivers)
   # Fonts for the typeset-digit test domain.
-  [[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
-  [[ -f /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ]] || missing+=(fonts-liberation)
-  if ((${#missing[@]})); then
-    echo "setup: installing ${missing[*]}"
-    as_root apt-get update -q
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+  [[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || packages+=(fonts-dejavu-core)
+  [[ -f /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ]] || packages+=(fonts-liberation)
+  if ((${#packages[@]})); then
+    need apt-get "install these Debian packages (or your system's equivalents) yourself: ${packages[*]}"
+    [[ $(id -u) -eq 0 ]] || need sudo "install sudo, or run this as root, to install: ${packages[*]}"
   fi
 fi
 
-rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || rustup target add wasm32-unknown-unknown
-rustup component add rustfmt clippy >/dev/null 2>&1 || true
+if ((${#lacking[@]})); then
+  printf '%s\n' "${lacking[@]}" >&2
+  exit 1
+fi
+
+as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+if ((${#packages[@]})); then
+  echo "setup: installing ${packages[*]}"
+  as_root apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${packages[@]}"
+fi
+
+installed=$(rustup target list --installed)
+grep -qx wasm32-unknown-unknown <<< "$installed" || rustup target add wasm32-unknown-unknown
+installed=$(rustup component list --installed)
+for component in rustfmt clippy; do
+  grep -q "^$component-" <<< "$installed" || rustup component add "$component"
+done
 
 # wasm-bindgen-cli must match the wasm-bindgen in Cargo.lock exactly.
 bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock)
-if [[ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $bindgen_version" ]]; then
+if [[ "$(command -v wasm-bindgen >/dev/null && wasm-bindgen --version)" != "wasm-bindgen $bindgen_version" ]]; then
   echo "setup: installing wasm-bindgen-cli $bindgen_version"
-  cargo install wasm-bindgen-cli --version "$bindgen_version"
+  cargo install wasm-bindgen-cli --version "$bindgen_version" --locked
 fi
 
 # Trunk 0.21 builds with this toolchain (0.22 needs a newer rustc).
-if ! trunk --version 2>/dev/null | grep -q '^trunk 0\.21\.'; then
+if ! { command -v trunk >/dev/null && trunk --version | grep -q '^trunk 0\.21\.'; }; then
   echo "setup: installing trunk 0.21"
   cargo install trunk --version '^0.21' --locked
 fi

@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
-# Sets up (first run only) and runs every check: formatting, lints, native tests (CPU and
-# wgpu on Mesa lavapipe), the wasm tests in headless Chromium (WebGPU and the CPU fallback),
-# the release build of the page, and its end-to-end tests in headless Chromium.
+# Sets up (scripts/setup.sh --test: installs only what is missing) and runs every check:
+#   1. formatting (cargo fmt --check);
+#   2. lints: clippy, native (all targets, with the `fuzzing` feature) and wasm32 (without and
+#      with the WebGPU device);
+#   3. native tests (CPU and wgpu on Mesa lavapipe), with the `fuzzing` feature, so that
+#      tests/fuzz_corpus.rs replays the kept fuzzing inputs (the fuzzers: scripts/fuzz.sh);
+#   4. the wasm tests in headless Chromium with WebGPU, then
+#   5. without it (the CPU fallback);
+#   6. the release build of the page (Trunk; its hook scripts/gpu-build.sh adds the WebGPU wasm);
+#   7. the page's end-to-end tests in headless Chromium (node --test tests/e2e/).
+# CHROMIUM and CHROMEDRIVER name the browser and its driver (default /usr/bin/chromium and
+# /usr/bin/chromedriver); DIGIT_TRANSFER_GPU_FLAGS adds Chromium flags for a real GPU (README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
@@ -12,31 +21,42 @@ step() { printf '\n== %s\n' "$*"; }
 step "format"
 cargo fmt --check
 
+# The native steps share one feature set, so clippy and the tests build the crate once each.
+native_features=(--features fuzzing)
+
 step "lints (native and wasm32)"
-cargo clippy --release --all-targets -- -D warnings
+cargo clippy --release --all-targets "${native_features[@]}" -- -D warnings
 cargo clippy --release --target $wasm --lib --bins --test web -- -D warnings
 cargo clippy --release --target $wasm --features webgpu --lib --bins --test web -- -D warnings
 
-step "native tests"
-cargo test --release
+step "native tests (and the kept fuzzing inputs)"
+cargo test --release "${native_features[@]}"
 
-step "wasm tests in headless Chromium, WebGPU enabled"
-export CHROMEDRIVER=/usr/bin/chromedriver
+# The browser: Debian's unless CHROMIUM / CHROMEDRIVER say otherwise (tests/e2e reads CHROMIUM).
+export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
 # WebGPU in headless Chromium is SwiftShader (software): compiling shaders takes a while.
 export WASM_BINDGEN_TEST_TIMEOUT=600
+# The capabilities for chromedriver: the committed file with the Chromium binary and any extra
+# flags written in, as a temporary copy (removed on exit).
+webdriver_dir=$(mktemp -d)
+trap 'rm -rf "$webdriver_dir"' EXIT
+webdriver_json() { # FILE [FLAGS]: writes $webdriver_dir/FILE, for $CHROMIUM and with FLAGS added
+  node -e 'const [file, binary, flags] = process.argv.slice(1);
+    const j = JSON.parse(require("fs").readFileSync(file, "utf8")), options = j["goog:chromeOptions"];
+    options.binary = binary; options.args.push(...flags.split(/\s+/).filter(Boolean));
+    console.log(JSON.stringify(j, null, 2));' "$1" "$CHROMIUM" "${2:-}" > "$webdriver_dir/$1"
+}
+
+step "wasm tests in headless Chromium, WebGPU enabled"
 # DIGIT_TRANSFER_GPU_FLAGS (see the README) adds Chromium's flags for a real GPU on Linux.
-webgpu_json=webdriver-webgpu.json
-if [[ -n "${DIGIT_TRANSFER_GPU_FLAGS:-}" ]]; then
-  webgpu_json=$(mktemp --suffix=.json)
-  node -e 'const [file, flags] = process.argv.slice(1); const j = JSON.parse(require("fs").readFileSync(file, "utf8"));
-    j["goog:chromeOptions"].args.push(...flags.split(/\s+/).filter(Boolean)); console.log(JSON.stringify(j));' \
-    webdriver-webgpu.json "$DIGIT_TRANSFER_GPU_FLAGS" > "$webgpu_json"
-fi
-WASM_BINDGEN_TEST_WEBDRIVER_JSON=$webgpu_json DIGIT_TRANSFER_WEBGPU=required \
+webdriver_json webdriver-webgpu.json "${DIGIT_TRANSFER_GPU_FLAGS:-}"
+WASM_BINDGEN_TEST_WEBDRIVER_JSON=$webdriver_dir/webdriver-webgpu.json DIGIT_TRANSFER_WEBGPU=required \
   cargo test --release --target $wasm --features webgpu --test web
 
 step "wasm tests in headless Chromium, no WebGPU (CPU fallback)"
-WASM_BINDGEN_TEST_WEBDRIVER_JSON=webdriver.json DIGIT_TRANSFER_WEBGPU=absent \
+webdriver_json webdriver.json
+WASM_BINDGEN_TEST_WEBDRIVER_JSON=$webdriver_dir/webdriver.json DIGIT_TRANSFER_WEBGPU=absent \
   cargo test --release --target $wasm --features webgpu --test web
 
 step "page release build (the CPU wasm, and the WebGPU wasm beside it)"

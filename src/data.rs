@@ -16,6 +16,12 @@ pub const IMAGE_PIXELS: usize = IMAGE_SIDE * IMAGE_SIDE;
 /// Digit classes of MNIST.
 pub const DIGIT_CLASSES: usize = 10;
 
+/// The ten digits' class names, "0" to "9": a task with exactly these adapts the pretrained
+/// head; any others get a new one.
+pub fn digit_names() -> Vec<String> {
+    (0..DIGIT_CLASSES).map(|d| d.to_string()).collect()
+}
+
 const IDX_IMAGES_MAGIC: u32 = 0x0000_0803;
 const IDX_LABELS_MAGIC: u32 = 0x0000_0801;
 /// Largest file the readers accept; a whole MNIST training set is ~47 MB uncompressed.

@@ -14,7 +14,8 @@
 //! - [`weights`]: burnpack files with metadata, and their typed errors;
 //! - [`device`]: where the arithmetic runs (CPU, wgpu / WebGPU);
 //! - [`speed`]: which device trains faster here, by measurement (the page's *Auto*);
-//! - [`fuzz`]: the decoders of outside bytes with the properties the fuzzers check;
+//! - `fuzz` (only with the `fuzzing` feature, for `fuzz/` and `tests/fuzz_corpus.rs`): the
+//!   decoders of outside bytes with the properties the fuzzers check;
 //! - `web` (wasm only): the page's boundary, what its JavaScript calls.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
@@ -22,6 +23,7 @@
 pub mod bench;
 pub mod data;
 pub mod device;
+#[cfg(feature = "fuzzing")]
 pub mod fuzz;
 pub mod metrics;
 pub mod model;

@@ -1,4 +1,5 @@
-//! The `digit-transfer` command line: pretrain, evaluate.
+//! The `digit-transfer` command line: pretrain, evaluate, fine-tune, convert weights, write
+//! synthetic and samples files, and benchmark the devices (see `cli`).
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 #[cfg(not(target_arch = "wasm32"))]

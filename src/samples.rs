@@ -59,6 +59,18 @@ pub enum SamplesError {
         "class names must be distinct, non-empty and at most {MAX_CLASS_NAME} characters: {0:?}"
     )]
     BadClassName(String),
+    #[error("a class needs a name")]
+    UnnamedClass,
+    #[error("class names are at most {MAX_CLASS_NAME} characters")]
+    LongClassName,
+    #[error("there is already a class “{0}”")]
+    DuplicateClass(String),
+    #[error("a task has at most {MAX_CLASSES} classes")]
+    ClassLimit,
+    #[error("{0} is empty")]
+    EmptyFile(String),
+    #[error("{name} is {} MB; the limit is {} MB", bytes.div_ceil(1 << 20), MAX_BYTES >> 20)]
+    FileTooLarge { name: String, bytes: u64 },
     #[error("sample {index} has label {label}, but there are only {classes} classes")]
     LabelOutOfRange {
         index: usize,
@@ -101,6 +113,39 @@ pub fn check_classes(classes: &[String]) -> Result<(), SamplesError> {
         {
             return Err(SamplesError::BadClassName(name.clone()));
         }
+    }
+    Ok(())
+}
+
+/// A class a person adds to `classes`: its name trimmed, or why it cannot be added.
+pub fn check_new_class(classes: &[String], name: &str) -> Result<String, SamplesError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(SamplesError::UnnamedClass);
+    }
+    if name.chars().count() > MAX_CLASS_NAME {
+        return Err(SamplesError::LongClassName);
+    }
+    if classes.iter().any(|c| c == name) {
+        return Err(SamplesError::DuplicateClass(name.to_string()));
+    }
+    if classes.len() >= MAX_CLASSES {
+        return Err(SamplesError::ClassLimit);
+    }
+    Ok(name.to_string())
+}
+
+/// A file a person chose (samples or weights) is worth reading: not empty, and at most
+/// [`MAX_BYTES`], before its bytes are even loaded.
+pub fn check_file_size(name: &str, bytes: u64) -> Result<(), SamplesError> {
+    if bytes == 0 {
+        return Err(SamplesError::EmptyFile(name.to_string()));
+    }
+    if bytes > MAX_BYTES as u64 {
+        return Err(SamplesError::FileTooLarge {
+            name: name.to_string(),
+            bytes,
+        });
     }
     Ok(())
 }

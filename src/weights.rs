@@ -33,7 +33,7 @@ impl WeightsInfo {
     pub fn digits(architecture: Architecture) -> Self {
         Self {
             architecture,
-            class_names: (0..10).map(|d| d.to_string()).collect(),
+            class_names: crate::data::digit_names(),
         }
     }
 }

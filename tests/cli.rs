@@ -230,7 +230,10 @@ fn finetune_a_new_two_class_head_then_eval_it() {
         out,
     ]);
     assert!(!ok);
-    assert!(stderr.contains("class `2` has no samples"), "{stderr}");
+    assert!(
+        stderr.contains("“2” has no samples: label at least one sample of each class"),
+        "{stderr}"
+    );
 
     // Adapt mode by default: the ten digits keep the pretrained head.
     let adapt_on = |samples: &[digit_transfer::data::Sample]| {

@@ -1,6 +1,12 @@
 //! Replays every input kept from fuzzing (`tests/fuzz/<target>/`: the seed corpus, and each
 //! input that once crashed a target) through the same entry points the fuzzers drive, so a
 //! fixed finding stays fixed. `scripts/fuzz.sh` runs the fuzzers themselves.
+//!
+//! The entry points are behind the `fuzzing` feature, so this runs with
+//! `cargo test --release --features fuzzing` (as `scripts/test.sh` does); without the feature
+//! it is empty.
+
+#![cfg(feature = "fuzzing")]
 
 use std::path::Path;
 

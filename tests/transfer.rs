@@ -235,7 +235,7 @@ fn validation_split_is_per_class_and_checked() {
     eleven.push("x".into());
     assert_eq!(
         transfer::split_validation(&samples, &eleven, 0.2, 1).unwrap_err(),
-        TransferError::EmptyClass("x".into())
+        TransferError::EmptyClasses(vec!["x".into()])
     );
     assert_eq!(
         transfer::split_validation(&samples, &digits, 1.0, 1).unwrap_err(),
@@ -606,7 +606,7 @@ fn settings_that_cannot_train_are_refused_before_training() {
     );
     assert_eq!(
         attempt(base.clone(), &names(&["round", "straight", "wavy"])),
-        TransferError::EmptyClass("wavy".into())
+        TransferError::EmptyClasses(vec!["wavy".into()])
     );
 }
 

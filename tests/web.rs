@@ -186,12 +186,34 @@ fn ok<T>(result: Result<T, wasm_bindgen::JsError>) -> T {
     result.unwrap_or_else(|e| panic!("{:?}", wasm_bindgen::JsValue::from(e)))
 }
 
+/// A value the boundary returned, as JSON to look into.
+fn json(value: &wasm_bindgen::JsValue) -> serde_json::Value {
+    serde_wasm_bindgen::from_value(value.clone()).expect("a plain value")
+}
+
+/// JSON as the page's values are: plain objects, `null`.
+fn js(value: &serde_json::Value) -> wasm_bindgen::JsValue {
+    use serde::Serialize;
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .expect("a plain value")
+}
+
+/// The message of a refusal.
+fn message(error: wasm_bindgen::JsError) -> String {
+    let value = wasm_bindgen::JsValue::from(error);
+    js_sys::Reflect::get(&value, &"message".into())
+        .ok()
+        .and_then(|m| m.as_string())
+        .unwrap_or_default()
+}
+
 /// The page's boundary, as the worker and the page call it: fine-tune from burnpack bytes
 /// with progress and stop, load the result for prediction, and write and read samples files.
 #[wasm_bindgen_test]
 async fn page_boundary_fine_tunes_predicts_and_moves_samples() {
     use digit_transfer::web::{
-        DigitModel, Workbench, canvas_to_image, decode_samples, encode_samples,
+        DigitModel, FineTuneJob, Resume, Workbench, canvas_to_image, decode_samples, encode_samples,
     };
 
     let bench = ok(Workbench::open("auto".into()).await);
@@ -211,28 +233,38 @@ async fn page_boundary_fine_tunes_predicts_and_moves_samples() {
     let samples = halves(24);
     let images: Vec<u8> = samples.iter().flat_map(|s| s.image).collect();
     let labels: Vec<u8> = samples.iter().map(|s| s.label as u8).collect();
-    let settings = r#"{"strategy":"head","epochs":4,"batch_size":8,"learning_rate":0.01,
-        "validation_split":0.25,"patience":0,"augment":false}"#;
+    let settings = transfer::Settings {
+        strategy: Strategy::Head,
+        epochs: 4,
+        batch_size: Some(8),
+        learning_rate: 0.01,
+        validation_split: 0.25,
+        patience: 0,
+        augment: false,
+        ..Default::default()
+    };
+    let job = |resume: Option<Resume>| {
+        let job = FineTuneJob {
+            pretrained: bytes.clone(),
+            classes: classes.clone(),
+            images: images.clone(),
+            labels: labels.clone(),
+            settings: settings.clone(),
+            resume,
+        };
+        serde_wasm_bindgen::to_value(&job).expect("job")
+    };
 
-    let go_on = js_sys::Function::new_with_args("json", "JSON.parse(json); return true;");
+    let go_on = js_sys::Function::new_with_args(
+        "p",
+        "if (!['batch', 'epoch'].includes(p.kind)) throw new Error(p.kind); return true;",
+    );
     // Checkpoints after every epoch, kept in a JS array as [epoch, burnpack bytes].
     let kept = js_sys::Array::new();
     let keep =
         js_sys::Function::new_with_args("epoch, bytes", "this.push([epoch, bytes]);").bind0(&kept);
-    let tuned = ok(bench
-        .fine_tune(
-            bytes.clone(),
-            classes.clone(),
-            images.clone(),
-            labels.clone(),
-            settings.into(),
-            go_on,
-            Some(keep.clone()),
-            None,
-            None,
-        )
-        .await);
-    let report: serde_json::Value = serde_json::from_str(&tuned.report).expect("report JSON");
+    let tuned = ok(bench.fine_tune(job(None), go_on, Some(keep.clone())).await);
+    let report = json(&tuned.report);
     let history = report["history"].as_array().expect("history");
     assert_eq!(history.len(), 4);
     assert!(history[3]["loss"].as_f64() < history[0]["loss"].as_f64());
@@ -245,21 +277,13 @@ async fn page_boundary_fine_tunes_predicts_and_moves_samples() {
     let second = js_sys::Array::from(&kept.get(1));
     assert_eq!(second.get(0).as_f64(), Some(2.0));
     let checkpoint = js_sys::Uint8Array::new(&second.get(1)).to_vec();
-    let go_on = js_sys::Function::new_with_args("json", "return true;");
-    let resumed = ok(bench
-        .fine_tune(
-            bytes.clone(),
-            classes.clone(),
-            images.clone(),
-            labels.clone(),
-            settings.into(),
-            go_on,
-            None,
-            Some(checkpoint),
-            Some(2),
-        )
-        .await);
-    let report: serde_json::Value = serde_json::from_str(&resumed.report).expect("report JSON");
+    let go_on = js_sys::Function::new_with_args("p", "return true;");
+    let resume = Resume {
+        weights: checkpoint,
+        epoch: 2,
+    };
+    let resumed = ok(bench.fine_tune(job(Some(resume)), go_on, None).await);
+    let report = json(&resumed.report);
     assert_eq!(report["resumed_after_epoch"], 2);
     let epochs: Vec<u64> = report["history"]
         .as_array()
@@ -275,21 +299,9 @@ async fn page_boundary_fine_tunes_predicts_and_moves_samples() {
     assert_eq!((top.best, top.probabilities.len()), (0, 2));
 
     // A falsy answer from the progress callback stops the run at once.
-    let stop = js_sys::Function::new_with_args("json", "return false;");
-    let stopped = ok(bench
-        .fine_tune(
-            bytes,
-            classes.clone(),
-            images.clone(),
-            labels.clone(),
-            settings.into(),
-            stop,
-            None,
-            None,
-            None,
-        )
-        .await);
-    let report: serde_json::Value = serde_json::from_str(&stopped.report).expect("report JSON");
+    let stop = js_sys::Function::new_with_args("p", "return false;");
+    let stopped = ok(bench.fine_tune(job(None), stop, None).await);
+    let report = json(&stopped.report);
     assert_eq!(report["stopped"], true);
     assert!(report["history"].as_array().expect("history").is_empty());
 
@@ -385,7 +397,7 @@ async fn auto_times_both_devices_and_picks_the_faster() {
     use digit_transfer::web::speed::{choice_key, choose_device, time_training};
 
     let cpu = ok(time_training("cpu".into(), "mlp".into(), 16).await);
-    let cpu_timing: serde_json::Value = serde_json::from_str(&cpu).expect("timing JSON");
+    let cpu_timing = json(&cpu);
     assert_eq!(cpu_timing["device"], "ndarray");
     assert!(cpu_timing["steps"].as_u64().expect("steps") >= 1);
     assert!(cpu_timing["samples_per_sec"].as_f64().expect("speed") > 0.0);
@@ -397,16 +409,15 @@ async fn auto_times_both_devices_and_picks_the_faster() {
 
     if device::best().await.kind == DeviceKind::Wgpu {
         let gpu = ok(time_training("webgpu".into(), "mlp".into(), 16).await);
-        let gpu_timing: serde_json::Value = serde_json::from_str(&gpu).expect("timing JSON");
+        let gpu_timing = json(&gpu);
         assert_eq!(gpu_timing["device"], "wgpu");
         assert!(gpu_timing["warmup_seconds"].as_f64().expect("warm-up") > 0.0);
-        let choice: serde_json::Value = serde_json::from_str(&ok(choose_device(
-            &cpu,
-            &gpu,
+        let choice = json(&ok(choose_device(
+            cpu.clone(),
+            gpu.clone(),
             "google swiftshader".into(),
             false,
-        )))
-        .expect("choice JSON");
+        )));
         let gpu_faster =
             gpu_timing["samples_per_sec"].as_f64() > cpu_timing["samples_per_sec"].as_f64();
         assert_eq!(
@@ -415,10 +426,127 @@ async fn auto_times_both_devices_and_picks_the_faster() {
         );
         assert!(choice["ratio"].as_f64().expect("ratio") >= 1.0);
         // The timings must come in the right order.
-        assert!(choose_device(&gpu, &cpu, String::new(), false).is_err());
+        assert!(choose_device(gpu, cpu, String::new(), false).is_err());
     }
     assert_eq!(
         ok(choice_key("cnn", 16, " google swiftshader ")),
         "cnn|16|google swiftshader"
     );
+}
+
+/// The task's rules the page asks instead of repeating: the digits' classes, class names,
+/// file sizes, the settings form with its messages, and the best of compared runs.
+#[wasm_bindgen_test]
+fn task_rules_are_answered_in_rust() {
+    use digit_transfer::web::task::{
+        best_run, check_file_size, check_fine_tune, check_new_class, digit_classes, is_digit_task,
+        strategies,
+    };
+
+    let digits = digit_classes();
+    assert_eq!(digits.len(), 10);
+    assert!(is_digit_task(digits.clone()));
+    assert!(!is_digit_task(vec!["A".into(), "B".into()]));
+    assert_eq!(strategies(), ["head", "full", "scratch"]);
+
+    let classes = vec!["✓".to_string()];
+    assert_eq!(ok(check_new_class(classes.clone(), "  ✗ ")), "✗");
+    for (name, expected) in [
+        ("   ", "a class needs a name"),
+        ("✓", "there is already a class “✓”"),
+        (&"x".repeat(41)[..], "class names are at most 40 characters"),
+    ] {
+        assert_eq!(
+            message(check_new_class(classes.clone(), name).unwrap_err()),
+            expected
+        );
+    }
+    let many: Vec<String> = (0..64).map(|i| i.to_string()).collect();
+    assert_eq!(
+        message(check_new_class(many, "x").unwrap_err()),
+        "a task has at most 64 classes"
+    );
+
+    assert!(check_file_size("a.json", 1000.0).is_ok());
+    assert_eq!(
+        message(check_file_size("a.json", 0.0).unwrap_err()),
+        "a.json is empty"
+    );
+    assert_eq!(
+        message(check_file_size("big.bpk", 40e6).unwrap_err()),
+        "big.bpk is 39 MB; the limit is 32 MB"
+    );
+
+    // The form as the page reads it: plain numbers, batch size null for auto.
+    let form = |changes: serde_json::Value| {
+        let mut form = serde_json::json!({
+            "strategy": "full", "epochs": 20, "batch_size": null, "learning_rate": 0.003,
+            "weight_decay": 0, "augment": true, "validation_split": 0.2, "patience": 5,
+            "rehearsal": 0, "seed": 1,
+        });
+        for (key, value) in changes.as_object().expect("changes") {
+            form[key] = value.clone();
+        }
+        js(&form)
+    };
+    let two = vec!["A".to_string(), "B".to_string()];
+    let settings = json(&ok(check_fine_tune(
+        form(serde_json::json!({})),
+        two.clone(),
+        &[0, 1],
+    )));
+    assert_eq!(settings["epochs"], 20);
+    assert_eq!(settings["batch_size"], serde_json::Value::Null);
+    for (changes, labels, expected) in [
+        (
+            serde_json::json!({"epochs": 2.5}),
+            &[0u8, 1][..],
+            "epochs must be a whole number of at least 1, not 2.5",
+        ),
+        (
+            serde_json::json!({"batch_size": 0}),
+            &[0, 1],
+            "the batch size must be a whole number of at least 1, not 0",
+        ),
+        (
+            serde_json::json!({"learning_rate": 0}),
+            &[0, 1],
+            "learning rate must be a positive number, not 0",
+        ),
+        (
+            serde_json::json!({"validation_split": 1}),
+            &[0, 1],
+            "the validation split must be at least 0 and below 1, not 1",
+        ),
+        (
+            serde_json::json!({}),
+            &[0, 0],
+            "“B” has no samples: label at least one sample of each class",
+        ),
+        (
+            serde_json::json!({}),
+            &[],
+            "there are no samples: label at least one",
+        ),
+        (
+            serde_json::json!({"rehearsal": 8}),
+            &[0, 1],
+            "rehearsal mixes in MNIST digits, so it needs the pretrained classes (adapt mode), not a new head",
+        ),
+    ] {
+        let refused = check_fine_tune(form(changes), two.clone(), labels).unwrap_err();
+        assert_eq!(message(refused), expected);
+    }
+    // Adapt mode trains on any digits labelled: the others are kept by rehearsal.
+    assert!(check_fine_tune(form(serde_json::json!({"rehearsal": 8})), digits, &[4, 9]).is_ok());
+    let unknown = check_fine_tune(form(serde_json::json!({"epoch": 3})), two, &[0, 1]);
+    assert!(message(unknown.unwrap_err()).contains("unknown field `epoch`"));
+
+    let reports = js(&serde_json::json!([
+        {"validation": {"accuracy": 0.8}},
+        {"validation": null},
+        {"validation": {"accuracy": 0.9}},
+        {"validation": {"accuracy": 0.9}},
+    ]));
+    assert_eq!(ok(best_run(reports)), 2);
 }

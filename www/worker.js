@@ -1,6 +1,6 @@
 // Fine-tuning off the main thread: this worker runs the page's wasm and reports progress by
-// message. Messages in: open, train, stop. Out: measuring, measured, ready, progress,
-// checkpoint, result, done, error, device-lost.
+// message (each listed in protocol.js: in, open / train / stop; out, measuring, measured,
+// ready, progress, checkpoint, result, done, error, device-lost).
 // It loads the WebGPU build (digit-transfer-gpu.js) only when WebGPU is wanted and the browser
 // has an adapter; otherwise the small CPU build the page itself uses. With "auto" and an
 // adapter it times training on both and trains on the faster (the choice is made in Rust; the
@@ -9,7 +9,6 @@ let wasm = null;
 let bench = null;
 let stopRequested = false;
 let sourceLoaded = false;
-let fault = null;
 
 // The GPU devices the WebGPU build asks for, so that their loss can be reported at once: after
 // a loss the wasm's pending GPU reads may never settle, and the page must not wait for them.
@@ -94,7 +93,7 @@ async function measureOrRecall({ arch, batch, choices, remeasure }) {
       console.warn(`WebGPU failed while being measured (${error}); using the CPU`);
       return { wasm: cpu, device: "cpu", choice: null, failed: String(error?.message ?? error) };
     }
-    choice = JSON.parse(cpu.module.choose_device(cpuTiming, gpuTiming, name, Boolean(info.isFallbackAdapter)));
+    choice = cpu.module.choose_device(cpuTiming, gpuTiming, name, Boolean(info.isFallbackAdapter));
     postMessage({ type: "measured", key, choice });
   }
   return choice.device === "wgpu" ? { wasm: gpu, device: "webgpu", choice } : { wasm: cpu, device: "cpu", choice };
@@ -125,26 +124,14 @@ async function loadSourceDigits() {
   sourceLoaded = true;
 }
 
-/**
- * Fault injection for tests (`?fault=lose-device` on the page): once the first checkpoint on
- * WebGPU is out, the GPU device is destroyed, exactly as a lost device behaves, and the page
- * must finish on the CPU from that checkpoint.
- */
-function injectFault() {
-  if (fault === "lose-device" && bench.device_kind === "webgpu") {
-    fault = null;
-    for (const device of devices) device.destroy();
-  }
-}
-
+/** Fine-tune once per strategy of a TrainMessage (protocol.js), posting progress and results. */
 async function train({ pretrained, classes, images, labels, settings, strategies, adapt, resume }) {
   if (adapt) await loadSourceDigits();
   for (const strategy of strategies) {
     if (stopRequested) break;
     let lastPost = 0;
-    const onProgress = (json) => {
+    const onProgress = (progress) => {
       const now = performance.now();
-      const progress = JSON.parse(json);
       // Every epoch, but batches at most ten times a second: the page only needs a live figure.
       const due = progress.kind === "epoch" || now - lastPost > 100;
       if (due) postMessage({ type: "progress", strategy, progress });
@@ -154,18 +141,13 @@ async function train({ pretrained, classes, images, labels, settings, strategies
     // On WebGPU the weights go to the page after every epoch: if the GPU is lost, the run
     // goes on from them on the CPU. The CPU has nothing to fall back to, so it skips the copy.
     const onCheckpoint = bench.device_kind === "webgpu"
-      ? (epoch, weights) => {
-        postMessage({ type: "checkpoint", strategy, epoch, weights }, [weights.buffer]);
-        injectFault();
-      }
+      ? (epoch, weights) => postMessage({ type: "checkpoint", strategy, epoch, weights }, [weights.buffer])
       : undefined;
-    const from = resume?.strategy === strategy ? resume : null;
-    const run = { ...settings, strategy };
-    const result = await bench.fine_tune(
-      pretrained, classes, images, labels, JSON.stringify(run), onProgress, onCheckpoint, from?.weights, from?.epoch,
-    );
+    const from = resume?.strategy === strategy ? { weights: resume.weights, epoch: resume.epoch } : null;
+    const job = { pretrained, classes, images, labels, settings: { ...settings, strategy }, resume: from };
+    const result = await bench.fine_tune(job, onProgress, onCheckpoint);
     const weights = result.weights;
-    postMessage({ type: "result", strategy, report: JSON.parse(result.report), weights }, [weights.buffer]);
+    postMessage({ type: "result", strategy, report: result.report, weights }, [weights.buffer]);
     result.free();
   }
 }
@@ -177,7 +159,6 @@ onmessage = async ({ data }) => {
   }
   try {
     if (data.type === "open") {
-      fault = data.fault;
       let device = data.device;
       let choice = null;
       let failed = "";
@@ -199,8 +180,6 @@ onmessage = async ({ data }) => {
         adapter: kind === "webgpu" ? await adapterName() : "",
         choice,
       });
-      // Fault injection (`?fault=lose-idle-device`): the GPU is lost while nothing trains.
-      if (fault === "lose-idle-device") setTimeout(() => devices.forEach((d) => d.destroy()), 1500);
     } else if (data.type === "train") {
       stopRequested = false;
       await train(data);

@@ -8,8 +8,10 @@
 //!   differently; MNIST digits of the others join training, so the head keeps them.
 //! - [`split`](split_validation): training and validation samples, class by class.
 
+mod settings;
 mod split;
 
+pub use settings::{AUTO_BATCH, Settings, SettingsForm};
 pub use split::{classes_without_samples, split_validation};
 
 use burn::module::Module;
@@ -20,7 +22,6 @@ use thiserror::Error;
 use crate::data::Sample;
 use crate::metrics::Report;
 use crate::model::Classifier;
-use crate::preprocess::Augmentation;
 use crate::train::{
     self, BackboneMode, EpochSummary, Observer, TrainConfig, TrainError, TrainSets,
 };
@@ -96,8 +97,17 @@ pub enum TransferError {
     BadClassNames(Vec<String>),
     #[error("the validation split must be at least 0 and below 1, not {0}")]
     BadSplit(f64),
-    #[error("class `{0}` has no samples")]
-    EmptyClass(String),
+    #[error(
+        "{} {} no samples: label at least one sample of each class",
+        listed(.0), agree(.0, ("has", "have"))
+    )]
+    EmptyClasses(Vec<String>),
+    #[error("{field} must be a whole number of at least {min}, not {value}")]
+    NotACount {
+        field: &'static str,
+        value: f64,
+        min: usize,
+    },
     #[error(
         "{} {} no samples, and there are no MNIST digits to keep {} with: label at least one sample of each digit",
         listed(.0), agree(.0, ("has", "have")), agree(.0, ("it", "them"))
@@ -137,55 +147,59 @@ fn agree(names: &[String], verbs: (&'static str, &'static str)) -> &'static str 
     if names.len() == 1 { verbs.0 } else { verbs.1 }
 }
 
-/// The batch size when none is chosen: this many, or all the training samples if fewer.
-pub const AUTO_BATCH: usize = 16;
-
-/// Everything a person chooses about one fine-tuning run (the CLI's flags, the page's form).
-/// A field left out takes its default; a field this does not know is refused, so that a
-/// renamed form field cannot fall back to a default unnoticed.
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Settings {
-    pub strategy: Strategy,
-    pub epochs: usize,
-    /// Samples per batch; none: [`AUTO_BATCH`], lowered to what the training split holds. A
-    /// number chosen explicitly is kept, and refused when the training split is smaller.
-    pub batch_size: Option<usize>,
-    pub learning_rate: f64,
-    pub weight_decay: f64,
-    /// Train on freshly distorted copies every epoch.
-    pub augment: bool,
-    /// Fraction of each class held out for validation (metrics, early stopping).
-    pub validation_split: f64,
-    /// Stop after this many epochs without a lower validation loss (0: never stop early).
-    pub patience: usize,
-    /// MNIST digits mixed into every batch (adapt mode only), against forgetting.
-    pub rehearsal: usize,
-    pub seed: u64,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            strategy: Strategy::Full,
-            epochs: 30,
-            batch_size: None,
-            learning_rate: 1e-3,
-            weight_decay: 0.0,
-            augment: false,
-            validation_split: 0.2,
-            patience: 5,
-            rehearsal: 0,
-            seed: 1,
-        }
-    }
-}
-
 /// What the person wants learnt: their class names and labelled samples.
 #[derive(Clone, Copy, Debug)]
 pub struct Task<'a> {
     pub class_names: &'a [String],
     pub samples: &'a [Sample],
+}
+
+impl Task<'_> {
+    /// Refuse a task that cannot train, before a network is touched: fewer than two classes,
+    /// names that are empty or repeated, no samples, or a class without samples where the
+    /// run has nothing else to keep it by (a new head, not `adapt`ing the digits).
+    pub fn check(&self, adapt: bool) -> Result<(), TransferError> {
+        check_class_names(self.class_names)?;
+        if self.samples.is_empty() {
+            return Err(TransferError::NoSamples);
+        }
+        let empty = classes_without_samples(self.samples, self.class_names.len());
+        if !adapt && !empty.is_empty() {
+            let names = empty.iter().map(|&c| self.class_names[c].clone());
+            return Err(TransferError::EmptyClasses(names.collect()));
+        }
+        Ok(())
+    }
+}
+
+/// Everything that can be refused before a run starts, with the run's own messages: the
+/// settings, the task, and rehearsal only where there are digits to rehearse (`adapt`).
+pub fn check_run(task: Task<'_>, settings: &Settings, adapt: bool) -> Result<(), TransferError> {
+    settings.check()?;
+    task.check(adapt)?;
+    if settings.rehearsal > 0 && !adapt {
+        return Err(TransferError::RehearsalNeedsDigits);
+    }
+    Ok(())
+}
+
+/// At least two class names, distinct and not blank.
+fn check_class_names(class_names: &[String]) -> Result<(), TransferError> {
+    if class_names.len() < 2 {
+        return Err(TransferError::TooFewClasses(class_names.len()));
+    }
+    let distinct: std::collections::HashSet<&String> = class_names.iter().collect();
+    if distinct.len() != class_names.len() || class_names.iter().any(|n| n.trim().is_empty()) {
+        return Err(TransferError::BadClassNames(class_names.to_vec()));
+    }
+    Ok(())
+}
+
+/// Which of several runs on the same samples to keep: the highest validation accuracy
+/// (`None`: no validation split, counted as 0), the first of equals. `None` for no runs.
+pub fn best_run(validation_accuracies: &[Option<f64>]) -> Option<usize> {
+    let score = |i: usize| validation_accuracies[i].unwrap_or(0.0);
+    (0..validation_accuracies.len()).reduce(|best, i| if score(i) > score(best) { i } else { best })
 }
 
 /// Source-domain digits a run can use: for rehearsal, and to measure forgetting.
@@ -286,9 +300,11 @@ pub async fn fine_tune(
         resume,
     } = request;
     let adapt = class_names == info.class_names.as_slice();
-    if samples.is_empty() {
-        return Err(TransferError::NoSamples);
-    }
+    let task = Task {
+        class_names,
+        samples,
+    };
+    check_run(task, settings, adapt)?;
     let (mut train_set, validation) = split::split_classes(
         samples,
         class_names,
@@ -304,9 +320,6 @@ pub async fn fine_tune(
         settings.seed,
         device,
     )?;
-    if settings.rehearsal > 0 && !adapt {
-        return Err(TransferError::RehearsalNeedsDigits);
-    }
     let own_train = train_set.len();
     let kept = if adapt {
         classes_without_samples(samples, class_names.len())
@@ -366,18 +379,7 @@ pub async fn fine_tune(
             )));
         }
     }
-    let base = TrainConfig {
-        epochs: settings.epochs,
-        batch_size,
-        learning_rate: settings.learning_rate,
-        weight_decay: settings.weight_decay,
-        seed: settings.seed,
-        augmentation: settings.augment.then(Augmentation::default),
-        patience: (settings.patience > 0 && !validation.is_empty()).then_some(settings.patience),
-        rehearsal: settings.rehearsal,
-        ..TrainConfig::default()
-    };
-    let config = train_config(settings.strategy, &base);
+    let config = settings.train_config(batch_size, !validation.is_empty());
     config.validate()?;
     let validation_accuracy_before = if validation.is_empty() {
         None
@@ -456,13 +458,7 @@ pub fn starting_point(
     seed: u64,
     device: &Device,
 ) -> Result<(Classifier, WeightsInfo), TransferError> {
-    if class_names.len() < 2 {
-        return Err(TransferError::TooFewClasses(class_names.len()));
-    }
-    let distinct: std::collections::HashSet<&String> = class_names.iter().collect();
-    if distinct.len() != class_names.len() || class_names.iter().any(|n| n.trim().is_empty()) {
-        return Err(TransferError::BadClassNames(class_names.to_vec()));
-    }
+    check_class_names(class_names)?;
     let out = WeightsInfo {
         architecture: info.architecture,
         class_names: class_names.to_vec(),

@@ -32,15 +32,19 @@ pub(super) fn split_classes(
     if !(0.0..1.0).contains(&fraction) {
         return Err(TransferError::BadSplit(fraction));
     }
+    if !allow_empty {
+        let empty = classes_without_samples(samples, class_names.len());
+        if !empty.is_empty() {
+            let names = empty.iter().map(|&c| class_names[c].clone()).collect();
+            return Err(TransferError::EmptyClasses(names));
+        }
+    }
     let mut rng = StdRng::seed_from_u64(seed);
     let (mut train, mut validation) = (Vec::new(), Vec::new());
-    for (class, name) in class_names.iter().enumerate() {
+    for class in 0..class_names.len() {
         let mut members: Vec<&Sample> = samples.iter().filter(|s| s.label == class).collect();
         if members.is_empty() {
-            if allow_empty {
-                continue;
-            }
-            return Err(TransferError::EmptyClass(name.clone()));
+            continue;
         }
         members.shuffle(&mut rng);
         let wanted = (members.len() as f64 * fraction).round() as usize;

@@ -1,23 +1,28 @@
 //! The browser boundary: what the page's JavaScript calls. Everything here is thin glue over
-//! the library; no arithmetic is done in JavaScript.
+//! the library; no arithmetic and no rule is written in JavaScript. Values cross as typed
+//! objects and byte arrays (serde-wasm-bindgen), not JSON strings.
 //!
 //! - [`predictor`]: the page's live model (main thread, CPU): draw → probabilities.
 //! - [`workbench`]: fine-tuning, in a Web Worker, on WebGPU or the CPU.
 //! - [`samples`]: the page's samples file, decoded and written in Rust.
 //! - [`speed`]: *Auto*: training timed on each device, and the faster one chosen.
-//! - [`bench`]: timings for `scripts/bench.sh`.
+//! - [`task`]: the task's rules: class names, file sizes, whether a run can start, the best
+//!   of compared runs.
+//! - [`bench`]: timings for `scripts/bench.sh` (`bench_training`, `bench_fine_tune`,
+//!   `bench_prediction`): part of the API, so that anyone can time a build in a browser.
 
 pub mod bench;
 pub mod predictor;
 pub mod samples;
 pub mod speed;
+pub mod task;
 pub mod workbench;
 
 pub use predictor::{DigitModel, Prediction, canvas_to_image};
 pub use samples::{SampleBuffers, decode_samples, encode_samples};
-pub use workbench::{FineTuned, Workbench};
+pub use workbench::{FineTuneJob, FineTuned, Resume, Workbench};
 
-use wasm_bindgen::JsError;
+use wasm_bindgen::{JsError, JsValue};
 
 use crate::device::{self, DeviceKind, Selected};
 
@@ -35,6 +40,21 @@ pub fn start() {
             &message.as_str().into(),
         );
     }));
+}
+
+/// A Rust value as a plain JavaScript value: objects, arrays, `null` for `None`.
+pub(crate) fn to_js(value: &impl serde::Serialize) -> Result<JsValue, JsError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(js_error)
+}
+
+/// A JavaScript value as `T`, or an error naming `what` was wrong.
+pub(crate) fn from_js<T: serde::de::DeserializeOwned>(
+    value: JsValue,
+    what: &str,
+) -> Result<T, JsError> {
+    serde_wasm_bindgen::from_value(value).map_err(|e| JsError::new(&format!("bad {what}: {e}")))
 }
 
 /// Any library error as a JavaScript `Error` carrying its message.

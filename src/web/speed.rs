@@ -7,36 +7,36 @@ use crate::device::DeviceKind;
 use crate::model::Architecture;
 use crate::speed::{self, Adapter, StepTiming};
 
-use super::{js_error, select_device};
+use super::{from_js, js_error, select_device, to_js};
 
 /// Times a few training steps of `architecture` at `batch_size` on `device` ("cpu" or
-/// "webgpu"), after a warm-up step: JSON of [`StepTiming`].
+/// "webgpu"), after a warm-up step: a [`StepTiming`].
 #[wasm_bindgen]
 pub async fn time_training(
     device: String,
     architecture: String,
     batch_size: usize,
-) -> Result<String, JsError> {
+) -> Result<JsValue, JsError> {
     let selected = select_device(&device).await?;
     let architecture: Architecture = architecture.parse().map_err(|e: String| JsError::new(&e))?;
     let timing = speed::time_training(architecture, batch_size, &selected.device, selected.kind)
         .await
         .map_err(js_error)?;
-    serde_json::to_string(&timing).map_err(js_error)
+    to_js(&timing)
 }
 
-/// The faster device from the two timings (JSON of [`StepTiming`]) and the adapter's name
-/// and fallback flag: JSON of [`speed::Choice`], whose `device` is "ndarray" or "wgpu".
+/// The faster device from the two timings (each a [`StepTiming`] from `time_training`) and
+/// the adapter's name and fallback flag: a [`speed::Choice`], whose `device` is "ndarray" or
+/// "wgpu".
 #[wasm_bindgen]
 pub fn choose_device(
-    cpu: &str,
-    gpu: &str,
+    cpu: JsValue,
+    gpu: JsValue,
     adapter: String,
     fallback: bool,
-) -> Result<String, JsError> {
-    let read = |json: &str, expected: DeviceKind| -> Result<StepTiming, JsError> {
-        let timing: StepTiming =
-            serde_json::from_str(json).map_err(|e| JsError::new(&format!("bad timing: {e}")))?;
+) -> Result<JsValue, JsError> {
+    let read = |value: JsValue, expected: DeviceKind| -> Result<StepTiming, JsError> {
+        let timing: StepTiming = from_js(value, "timing")?;
         if timing.device != expected {
             return Err(JsError::new(&format!(
                 "a timing of {} where {expected} was expected",
@@ -53,7 +53,7 @@ pub fn choose_device(
             fallback,
         },
     );
-    serde_json::to_string(&choice).map_err(js_error)
+    to_js(&choice)
 }
 
 /// The key a measurement is kept under in the browser (network, batch size, adapter).

@@ -11,7 +11,7 @@ use crate::train::{BatchProgress, Control, EpochSummary, Observer};
 use crate::transfer::{self, Checkpoint, Settings, SourceDigits, Task};
 use crate::weights;
 
-use super::{js_error, select_device};
+use super::{from_js, js_error, select_device, to_js};
 
 /// A device to train on, and the MNIST digits used for rehearsal and forgetting.
 #[wasm_bindgen]
@@ -21,15 +21,45 @@ pub struct Workbench {
     held_out: Vec<Sample>,
 }
 
-/// The result of one run: its report (JSON) and the fine-tuned weights (burnpack).
+/// One run as the worker asks for it: the pretrained weights (burnpack or safetensors
+/// bytes), the person's classes and samples (`images`: `n × 784` bytes, `labels`: `n`
+/// indices into `classes`), settings as `check_fine_tune` returned them, and optionally the
+/// checkpoint to go on from (e.g. on the CPU after the GPU was lost).
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FineTuneJob {
+    #[serde(with = "serde_bytes")]
+    pub pretrained: Vec<u8>,
+    pub classes: Vec<String>,
+    #[serde(with = "serde_bytes")]
+    pub images: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    pub labels: Vec<u8>,
+    pub settings: Settings,
+    #[serde(default)]
+    pub resume: Option<Resume>,
+}
+
+/// A checkpoint to go on from: burnpack bytes and the epochs it completed.
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resume {
+    #[serde(with = "serde_bytes")]
+    pub weights: Vec<u8>,
+    pub epoch: usize,
+}
+
+/// The result of one run: its report (a `FineTuneReport` object) and the fine-tuned weights
+/// (burnpack).
 #[wasm_bindgen(getter_with_clone)]
 pub struct FineTuned {
-    pub report: String,
+    pub report: JsValue,
     pub weights: Vec<u8>,
 }
 
-/// Hands progress to JavaScript as JSON; a falsy answer stops training. With a checkpoint
-/// function, the weights after every epoch go to it too (epoch, burnpack bytes).
+/// Hands progress to JavaScript (an `EpochSummary` or `BatchProgress` object with its `kind`);
+/// a falsy answer stops training. With a checkpoint function, the weights after every epoch
+/// go to it too (epoch, burnpack bytes).
 struct Callback<'a> {
     progress: &'a js_sys::Function,
     checkpoint: Option<&'a js_sys::Function>,
@@ -40,10 +70,10 @@ impl Callback<'_> {
     fn send(&self, kind: &str, value: impl serde::Serialize) -> Control {
         let mut json = serde_json::to_value(value).unwrap_or_default();
         json["kind"] = serde_json::Value::from(kind);
-        let answer = self
-            .progress
-            .call1(&JsValue::NULL, &JsValue::from_str(&json.to_string()));
-        match answer {
+        let Ok(value) = to_js(&json) else {
+            return Control::Continue;
+        };
+        match self.progress.call1(&JsValue::NULL, &value) {
             Ok(go_on) if !go_on.is_truthy() => Control::Stop,
             _ => Control::Continue,
         }
@@ -117,27 +147,23 @@ impl Workbench {
         Ok(())
     }
 
-    /// Fine-tune `pretrained` (burnpack or safetensors bytes) on the person's samples
-    /// (`images`: `n × 784` bytes, `labels`: `n` indices into `classes`) with `settings`
-    /// (JSON of [`Settings`]). `on_progress` receives JSON per batch and per epoch and
-    /// returns whether to go on. `on_checkpoint`, when given, receives the weights after every
-    /// epoch (epoch, burnpack bytes); `resume` (burnpack bytes of such a checkpoint, and its
-    /// epoch) goes on from one, e.g. on the CPU after the GPU was lost.
-    #[allow(clippy::too_many_arguments)]
+    /// Fine-tune as `job` (a [`FineTuneJob`]) asks. `on_progress` receives an object per
+    /// batch and per epoch and returns whether to go on. `on_checkpoint`, when given, receives
+    /// the weights after every epoch (epoch, burnpack bytes).
     pub async fn fine_tune(
         &self,
-        pretrained: Vec<u8>,
-        classes: Vec<String>,
-        images: Vec<u8>,
-        labels: Vec<u8>,
-        settings: String,
+        job: JsValue,
         on_progress: js_sys::Function,
         on_checkpoint: Option<js_sys::Function>,
-        resume: Option<Vec<u8>>,
-        resume_epoch: Option<u32>,
     ) -> Result<FineTuned, JsError> {
-        let settings: Settings = serde_json::from_str(&settings)
-            .map_err(|e| JsError::new(&format!("bad training settings: {e}")))?;
+        let FineTuneJob {
+            pretrained,
+            classes,
+            images,
+            labels,
+            settings,
+            resume,
+        } = from_js(job, "fine-tuning job")?;
         samples::check_classes(&classes).map_err(js_error)?;
         let samples = samples::from_buffers(&images, &labels, classes.len()).map_err(js_error)?;
         let device = &self.selected.device;
@@ -151,16 +177,13 @@ impl Workbench {
             rehearsal: &self.rehearsal,
             held_out: &self.held_out,
         };
-        let checkpoint = match (resume, resume_epoch) {
-            (Some(bytes), Some(epoch)) => {
-                let (model, _) = weights::from_burnpack(&bytes, Some(info.architecture), device)
+        let checkpoint = match resume {
+            Some(Resume { weights, epoch }) => {
+                let (model, _) = weights::from_burnpack(&weights, Some(info.architecture), device)
                     .map_err(|e| JsError::new(&format!("cannot read the checkpoint: {e}")))?;
-                Some(Checkpoint {
-                    model,
-                    epoch: epoch as usize,
-                })
+                Some(Checkpoint { model, epoch })
             }
-            _ => None,
+            None => None,
         };
         let out_info = weights::WeightsInfo {
             architecture: info.architecture,
@@ -188,7 +211,7 @@ impl Workbench {
         let weights = weights::to_burnpack_async(&tuned.model, &tuned.info)
             .await
             .map_err(js_error)?;
-        let report = serde_json::to_string(&tuned.report).map_err(js_error)?;
+        let report = to_js(&tuned.report)?;
         Ok(FineTuned { report, weights })
     }
 }

@@ -13,14 +13,20 @@ const types = {
   ".css": "text/css", ".json": "application/json",
 };
 
-/** Serve `dist` on 127.0.0.1; returns { origin, close }. */
+/**
+ * Serve `dist` on 127.0.0.1; returns { origin, close, prepend }. `prepend(path, code)` puts
+ * test code before a script's own (until `prepend(path, null)`): how the tests cause faults
+ * from outside the product (see faults.mjs).
+ */
 export async function serve() {
+  const prepended = new Map();
   const server = createServer(async (req, res) => {
     let path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname)).replace(/^\/+/, "");
     if (path === "" || path === ".") path = "index.html";
     if (path.startsWith("..")) return res.writeHead(403).end();
     try {
-      const body = await readFile(join(dist, path));
+      let body = await readFile(join(dist, path));
+      if (prepended.has(path)) body = Buffer.concat([Buffer.from(prepended.get(path)), body]);
       res.writeHead(200, { "content-type": types[extname(path)] ?? "application/octet-stream" });
       res.end(body);
     } catch {
@@ -28,7 +34,11 @@ export async function serve() {
     }
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { origin: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
+  return {
+    origin: `http://127.0.0.1:${server.address().port}`,
+    close: () => server.close(),
+    prepend: (path, code) => (code == null ? prepended.delete(path) : prepended.set(path, code)),
+  };
 }
 
 const flags = [

@@ -12,6 +12,7 @@ import {
   artifacts, drawImage, drawStroke, heldOutDigits, launch, longTasksSince, open, predicted,
   screenshot, serve,
 } from "./harness.mjs";
+import { loseDeviceAfterCheckpoint, loseIdleDevice } from "./faults.mjs";
 
 let server;
 let digits;
@@ -153,7 +154,7 @@ test("CPU: a new task with two classes of my own trains a two-class head", { tim
 
     // Training with an empty class is refused with the reason.
     await page.click("#train");
-    assert.match(await page.textContent("#status"), /Draw at least one sample of “✓”, “✗”/);
+    assert.match(await page.textContent("#status"), /“✓” and “✗” have no samples: label at least one sample of each class/);
 
     for (let k = 0; k < 6; k += 1) {
       for (const [label, kind] of [[0, "tick"], [1, "cross"]]) {
@@ -289,7 +290,8 @@ test("WebGPU forced: the badge names the adapter, and fine-tuning runs on it", {
     // The GPU device is destroyed after the first epoch (GPUDevice.destroy(), as a lost
     // device behaves): the run finishes on the CPU from the epoch-1 weights, the badge says
     // so, the curves cover all the epochs, and the samples are all there.
-    await page.goto(`${server.origin}/?fault=lose-device`);
+    server.prepend("www/worker.js", loseDeviceAfterCheckpoint);
+    await page.goto(server.origin);
     await page.waitForSelector("body[data-ready=true]");
     await page.waitForFunction(() => document.querySelector("#badge").dataset.device === "webgpu", null, { timeout: 120_000 });
     await setSettings(page, { strategy: "full", epochs: 3, validation_split: 0.5, patience: 0, augment: false });
@@ -300,7 +302,8 @@ test("WebGPU forced: the badge names the adapter, and fine-tuning runs on it", {
     assert.match(await summary(page, "Epochs"), /^3\b/);
     assert.match(await page.textContent("#sample-count"), /^20 samples/);
     // A GPU lost while nothing trains: the page moves fine-tuning to the CPU at once.
-    await page.goto(`${server.origin}/?fault=lose-idle-device`);
+    server.prepend("www/worker.js", loseIdleDevice);
+    await page.goto(server.origin);
     await page.waitForSelector("body[data-ready=true]");
     await page.waitForFunction(() => /fine-tuning now runs on the CPU/.test(document.querySelector("#status").textContent), null, { timeout: 120_000 });
     assert.match(await page.textContent("#status"), /^The GPU device was lost \(.*\); fine-tuning now runs on the CPU\.$/);
@@ -311,6 +314,7 @@ test("WebGPU forced: the badge names the adapter, and fine-tuning runs on it", {
     assert.deepEqual(watch.foreign, []);
     assert.deepEqual(watch.errors, []);
   } finally {
+    server.prepend("www/worker.js", null);
     await browser.close();
   }
 });

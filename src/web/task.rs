@@ -1,0 +1,95 @@
+//! The rules of a person's task, asked by the page instead of written again in JavaScript:
+//! which classes adapt the pretrained digits, whether a class name or a file may be added,
+//! whether a run can start (the settings form checked and typed), and which compared run
+//! to keep.
+
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+
+use super::{from_js, js_error, to_js};
+use crate::data::{self, IMAGE_PIXELS, Sample};
+use crate::samples;
+use crate::transfer::{self, Settings, SettingsForm, Strategy, Task};
+
+/// The ten digits' class names, "0" to "9" (adapt mode's classes).
+#[wasm_bindgen]
+pub fn digit_classes() -> Vec<String> {
+    data::digit_names()
+}
+
+/// Bytes of one 28×28 image as the page holds it.
+#[wasm_bindgen]
+pub fn image_pixels() -> usize {
+    IMAGE_PIXELS
+}
+
+/// Whether `classes` are the ten digits, which adapt the pretrained head ("adapt"), or a new
+/// task's, which get a new head.
+#[wasm_bindgen]
+pub fn is_digit_task(classes: Vec<String>) -> bool {
+    classes == data::digit_names()
+}
+
+/// The strategies Compare runs, in order: "head", "full", "scratch".
+#[wasm_bindgen]
+pub fn strategies() -> Vec<String> {
+    Strategy::ALL.iter().map(|s| s.name().to_string()).collect()
+}
+
+/// A class a person adds to a new task: the name trimmed, or why not.
+#[wasm_bindgen]
+pub fn check_new_class(classes: Vec<String>, name: &str) -> Result<String, JsError> {
+    samples::check_new_class(&classes, name).map_err(js_error)
+}
+
+/// A chosen file (samples or weights) is worth reading: not empty, not over the limit.
+#[wasm_bindgen]
+pub fn check_file_size(name: &str, bytes: f64) -> Result<(), JsError> {
+    samples::check_file_size(name, bytes.max(0.0) as u64).map_err(js_error)
+}
+
+/// The settings form (plain numbers, batch size `null` for auto) checked against the task
+/// (`classes`, and one label per sample): the typed settings a run takes, or the reason it
+/// cannot start — the same reasons, in the same words, as the run itself and the CLI.
+#[wasm_bindgen]
+pub fn check_fine_tune(
+    form: JsValue,
+    classes: Vec<String>,
+    labels: &[u8],
+) -> Result<JsValue, JsError> {
+    let form: SettingsForm = from_js(form, "training settings")?;
+    let settings = Settings::try_from(form).map_err(js_error)?;
+    // Only which classes have samples matters here, not what they look like.
+    let samples: Vec<Sample> = labels
+        .iter()
+        .map(|&label| Sample {
+            image: [0; IMAGE_PIXELS],
+            label: usize::from(label),
+        })
+        .collect();
+    let task = Task {
+        class_names: &classes,
+        samples: &samples,
+    };
+    transfer::check_run(task, &settings, is_digit_task(classes.clone())).map_err(js_error)?;
+    to_js(&settings)
+}
+
+/// Of compared runs' reports (the `report` of each result), the index of the one to keep.
+#[wasm_bindgen]
+pub fn best_run(reports: JsValue) -> Result<usize, JsError> {
+    #[derive(Deserialize)]
+    struct Validation {
+        accuracy: f64,
+    }
+    #[derive(Deserialize)]
+    struct Scored {
+        validation: Option<Validation>,
+    }
+    let reports: Vec<Scored> = from_js(reports, "reports")?;
+    let accuracies: Vec<Option<f64>> = reports
+        .iter()
+        .map(|r| r.validation.as_ref().map(|v| v.accuracy))
+        .collect();
+    transfer::best_run(&accuracies).ok_or_else(|| JsError::new("no runs to choose from"))
+}

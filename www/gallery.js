@@ -1,0 +1,240 @@
+// The person's samples and classes: label buttons, the gallery by class, a new task's class
+// names, switching task, and keeping all of it in IndexedDB (in step with other tabs).
+import { canvas_to_image, check_new_class, digit_classes } from "../digit-transfer.js";
+import * as store from "./store.js";
+import { $, busy, errorText, paintImage, say, sentence, state, task } from "./page.js";
+import { pad, useModel } from "./prediction.js";
+import { clearResults } from "./results.js";
+
+/** Samples per class of task `t`. */
+export function counts(t = task()) {
+  const c = new Array(t.classes.length).fill(0);
+  for (const s of t.samples) c[s.label] += 1;
+  return c;
+}
+
+function thumbnail(image) {
+  const canvas = document.createElement("canvas");
+  canvas.width = 28;
+  canvas.height = 28;
+  paintImage(canvas, image);
+  return canvas;
+}
+
+function labelButton(name, i, n) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = "label";
+  b.dataset.label = String(i);
+  b.textContent = name;
+  const badge = document.createElement("small");
+  badge.textContent = String(n);
+  b.append(badge);
+  b.title = `Label the drawing as ${name}` + (i < 9 ? ` (key ${state.mode === "adapt" ? name : i + 1})` : "");
+  b.addEventListener("click", () => addSample(i));
+  return b;
+}
+
+function classGroup(t, name, label, n) {
+  const group = document.createElement("div");
+  group.className = "group";
+  const title = document.createElement("h4");
+  title.textContent = `${name} · ${n}`;
+  const items = document.createElement("div");
+  items.className = "thumbs";
+  for (const s of t.samples.filter((s) => s.label === label)) {
+    const item = document.createElement("button");
+    item.type = "button";
+    item.className = "thumb";
+    item.title = `Delete this ${name}`;
+    item.setAttribute("aria-label", `Delete sample of ${name}`);
+    item.append(thumbnail(s.image));
+    item.addEventListener("click", () => deleteSample(s.id));
+    items.append(item);
+  }
+  group.append(title, items);
+  return group;
+}
+
+function classChip(name, i) {
+  const li = document.createElement("li");
+  li.textContent = name;
+  const remove = document.createElement("button");
+  remove.type = "button";
+  remove.textContent = "×";
+  remove.setAttribute("aria-label", `Remove class ${name}`);
+  remove.addEventListener("click", () => removeClass(i));
+  li.append(remove);
+  return li;
+}
+
+export function renderSamples() {
+  const t = task();
+  const n = counts();
+  $("label-buttons").replaceChildren(...t.classes.map((name, i) => labelButton(name, i, n[i])));
+  $("sample-count").textContent = t.classes.length
+    ? `${t.samples.length} sample${t.samples.length === 1 ? "" : "s"} in ${t.classes.length} classes.`
+    : "Add at least two classes.";
+  $("gallery").replaceChildren(...t.classes.map((name, label) => classGroup(t, name, label, n[label])));
+  $("class-list").replaceChildren(...state.tasks.new.classes.map(classChip));
+  $("rehearsal-field").hidden = state.mode !== "adapt";
+}
+
+/** Tell the person once, gently, that this window keeps nothing (no usable IndexedDB). */
+let warnedMemoryOnly = false;
+export function warnIfMemoryOnly() {
+  if (store.persistent || warnedMemoryOnly) return;
+  warnedMemoryOnly = true;
+  $("storage-note").hidden = false;
+  $("storage-note").textContent = "This browser window does not let the page store anything: your samples and fine-tuned weights live in this tab only and are gone when it closes. Use “Export samples” and the weights export to keep them.";
+}
+
+function storageFailed(error) {
+  say(`Could not save the samples: ${store.describe(error)}. They stay in this tab; use “Export samples” to keep them.`, "error");
+}
+
+/** Store new samples of `mode` (each its own record, so other tabs' samples are untouched). */
+export async function storeSamples(mode, samples) {
+  const classes = state.tasks[mode].classes;
+  try {
+    await store.addSamples(samples.map((s) => ({ id: s.id, mode, cls: classes[s.label], image: s.image })), mode);
+  } catch (error) {
+    storageFailed(error);
+  }
+  warnIfMemoryOnly();
+}
+
+async function unstoreSamples(mode, ids) {
+  try {
+    await store.deleteSamples(ids, mode);
+  } catch (error) {
+    say(`Could not delete the stored samples: ${store.describe(error)}.`, "error");
+  }
+}
+
+/** A new task's class names (adapt mode's are the digits). */
+export async function storeClasses() {
+  try {
+    await store.put("classes:new", state.tasks.new.classes, ["classes", "new"]);
+  } catch (error) {
+    storageFailed(error);
+  }
+}
+
+/**
+ * The samples of `mode` as stored, this tab's and every other tab's: labels follow the class
+ * names, and a sample of a class this tab does not list brings its class back (never lost).
+ */
+export async function loadTask(mode) {
+  const t = state.tasks[mode];
+  const classes = mode === "adapt" ? digit_classes() : [...((await store.get("classes:new")) ?? t.classes)];
+  const samples = [];
+  for (const record of await store.samples(mode)) {
+    let label = classes.indexOf(record.cls);
+    if (label < 0) {
+      if (mode === "adapt") continue;
+      try {
+        classes.push(check_new_class(classes, record.cls));
+      } catch {
+        continue;
+      }
+      label = classes.length - 1;
+    }
+    samples.push({ id: record.id, label, image: new Uint8Array(record.image) });
+  }
+  state.tasks[mode] = { classes, samples };
+}
+
+// Another tab changed the samples or the class names: show what is stored now.
+store.onChange(async ({ what, mode }) => {
+  if ((what !== "samples" && what !== "classes") || !state.tasks[mode]) return;
+  try {
+    await loadTask(mode);
+    if (mode === state.mode) renderSamples();
+  } catch (error) {
+    console.warn(`could not reload the samples another tab changed: ${store.describe(error)}`);
+  }
+});
+
+export function addSample(label) {
+  if (busy()) return say("Wait for fine-tuning to finish before changing the samples.", "error");
+  if (pad.isEmpty()) return say("Draw something first, then label it.", "error");
+  let image;
+  try {
+    // The drawing as it is now, preprocessed exactly as for a prediction.
+    const { data, width, height } = pad.pixels();
+    image = canvas_to_image(new Uint8Array(data.buffer), width, height);
+  } catch (error) {
+    return say(`This drawing cannot be used: ${errorText(error)}`, "error");
+  }
+  const t = task();
+  const sample = { id: store.newId(), label, image };
+  t.samples.push(sample);
+  say(`Added a sample of ${t.classes[label]}.`);
+  pad.clear();
+  renderSamples();
+  storeSamples(state.mode, [sample]);
+}
+
+function deleteSample(id) {
+  if (busy()) return say("Wait for fine-tuning to finish before changing the samples.", "error");
+  const t = task();
+  t.samples = t.samples.filter((s) => s.id !== id);
+  renderSamples();
+  unstoreSamples(state.mode, [id]);
+}
+
+export function deleteAllSamples() {
+  if (busy()) return;
+  const t = task();
+  if (!t.samples.length) return;
+  const kept = t.samples;
+  t.samples = [];
+  renderSamples();
+  unstoreSamples(state.mode, kept.map((s) => s.id));
+  say(`Deleted ${kept.length} samples.`);
+}
+
+export function addClass(name) {
+  const t = state.tasks.new;
+  try {
+    name = check_new_class(t.classes, name);
+  } catch (error) {
+    return say(sentence(errorText(error)), "error");
+  }
+  t.classes = [...t.classes, name];
+  renderSamples();
+  storeClasses();
+}
+
+function removeClass(index) {
+  const t = state.tasks.new;
+  if (busy()) return;
+  if (t.samples.some((s) => s.label === index)) {
+    return say(`Class “${t.classes[index]}” has samples: delete them first.`, "error");
+  }
+  t.classes = t.classes.filter((_, i) => i !== index);
+  for (const s of t.samples) if (s.label > index) s.label -= 1;
+  renderSamples();
+  storeClasses();
+}
+
+/** Switch between adapting the digits ("adapt") and a task of one's own classes ("new"). */
+export async function setMode(mode) {
+  if (busy() || mode === state.mode) return;
+  state.mode = mode;
+  $("mode-adapt").setAttribute("aria-pressed", String(mode === "adapt"));
+  $("mode-new").setAttribute("aria-pressed", String(mode === "new"));
+  $("class-editor").hidden = mode !== "new";
+  document.body.dataset.mode = mode;
+  renderSamples();
+  clearResults();
+  await useModel();
+}
+
+/** A digit key labels the drawing: the digit itself in adapt mode, the n-th class otherwise. */
+export function labelByKey(key) {
+  const classes = task().classes;
+  const index = state.mode === "adapt" ? classes.indexOf(key) : Number(key) - 1;
+  if (index >= 0 && index < classes.length) addSample(index);
+}
