@@ -89,19 +89,7 @@ pub struct FineTuneTime {
 /// The benchmark's fine-tuning set: `per_class` digits of each class for training and a
 /// quarter as many more for validation, taken from `digits`.
 pub fn fine_tune_set(digits: &[Sample], per_class: usize) -> Vec<Sample> {
-    let wanted = per_class + per_class.div_ceil(4);
-    let mut taken = [0usize; 10];
-    digits
-        .iter()
-        .filter(|s| match taken.get_mut(s.label) {
-            Some(n) if *n < wanted => {
-                *n += 1;
-                true
-            }
-            _ => false,
-        })
-        .cloned()
-        .collect()
+    crate::data::first_per_class(digits, per_class + per_class.div_ceil(4))
 }
 
 /// Wall time of a whole fine-tuning run with `strategy`: `samples` split 80 / 20 for

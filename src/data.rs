@@ -16,6 +16,44 @@ pub const IMAGE_PIXELS: usize = IMAGE_SIDE * IMAGE_SIDE;
 /// Digit classes of MNIST.
 pub const DIGIT_CLASSES: usize = 10;
 
+/// A sample whose label names no class (every reader of labels refuses it the same way).
+#[derive(Clone, Copy, Debug, Error, PartialEq, Eq)]
+#[error("sample {index} has label {label}, but there are only {classes} classes")]
+pub struct LabelOutOfRange {
+    pub index: usize,
+    pub label: usize,
+    pub classes: usize,
+}
+
+/// `label` of sample `index` as one of `classes` classes, or why it is not one.
+pub fn check_label(index: usize, label: usize, classes: usize) -> Result<usize, LabelOutOfRange> {
+    if label < classes {
+        Ok(label)
+    } else {
+        Err(LabelOutOfRange {
+            index,
+            label,
+            classes,
+        })
+    }
+}
+
+/// The first `n` samples of each class, in their order.
+pub fn first_per_class(samples: &[Sample], n: usize) -> Vec<Sample> {
+    let mut taken: Vec<usize> = Vec::new();
+    let mut kept = Vec::new();
+    for sample in samples {
+        if taken.len() <= sample.label {
+            taken.resize(sample.label + 1, 0);
+        }
+        if taken[sample.label] < n {
+            taken[sample.label] += 1;
+            kept.push(sample.clone());
+        }
+    }
+    kept
+}
+
 /// The ten digits' class names, "0" to "9": a task with exactly these adapts the pretrained
 /// head; any others get a new one.
 pub fn digit_names() -> Vec<String> {
@@ -67,12 +105,8 @@ pub enum DataError {
     TrailingBytes { what: &'static str, extra: usize },
     #[error("{images} images but {labels} labels")]
     CountMismatch { images: usize, labels: usize },
-    #[error("label {label} of sample {index} is outside 0..{classes}")]
-    LabelOutOfRange {
-        index: usize,
-        label: usize,
-        classes: usize,
-    },
+    #[error(transparent)]
+    LabelOutOfRange(#[from] LabelOutOfRange),
     #[error("mnist digit file for {digit}: {message}")]
     DigitJson { digit: usize, message: String },
     #[error(
@@ -227,14 +261,7 @@ pub fn pair(
         .zip(labels)
         .enumerate()
         .map(|(index, (image, &label))| {
-            let label = usize::from(label);
-            if label >= classes {
-                return Err(DataError::LabelOutOfRange {
-                    index,
-                    label,
-                    classes,
-                });
-            }
+            let label = check_label(index, usize::from(label), classes)?;
             Ok(Sample { image, label })
         })
         .collect()
@@ -389,7 +416,10 @@ mod tests {
         let images = vec![sample(1, 0).image];
         let err = pair(images, &[12], 10).unwrap_err();
         assert!(
-            matches!(err, DataError::LabelOutOfRange { label: 12, .. }),
+            matches!(
+                err,
+                DataError::LabelOutOfRange(LabelOutOfRange { label: 12, .. })
+            ),
             "{err}"
         );
         let _ = write_idx_labels(&[sample(1, 3)]);

@@ -18,7 +18,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::data::{IMAGE_PIXELS, Sample};
+use crate::data::{IMAGE_PIXELS, LabelOutOfRange, Sample, check_label};
 
 /// The `format` tag of a samples file.
 pub const FORMAT: &str = "digit-transfer-samples";
@@ -71,12 +71,8 @@ pub enum SamplesError {
     EmptyFile(String),
     #[error("{name} is {} MB; the limit is {} MB", bytes.div_ceil(1 << 20), MAX_BYTES >> 20)]
     FileTooLarge { name: String, bytes: u64 },
-    #[error("sample {index} has label {label}, but there are only {classes} classes")]
-    LabelOutOfRange {
-        index: usize,
-        label: usize,
-        classes: usize,
-    },
+    #[error(transparent)]
+    LabelOutOfRange(#[from] LabelOutOfRange),
     #[error("sample {index}: its image is not valid base64 ({message})")]
     BadImage { index: usize, message: String },
     #[error("sample {index}: its image has {len} pixels, expected 28×28 = {IMAGE_PIXELS}")]
@@ -220,13 +216,7 @@ impl SampleSet {
                 .into_iter()
                 .enumerate()
                 .map(|(index, s)| {
-                    if s.label >= classes {
-                        return Err(SamplesError::LabelOutOfRange {
-                            index,
-                            label: s.label,
-                            classes,
-                        });
-                    }
+                    check_label(index, s.label, classes)?;
                     let pixels = STANDARD.decode(s.image.as_bytes()).map_err(|e| {
                         SamplesError::BadImage {
                             index,
@@ -242,7 +232,7 @@ impl SampleSet {
                         label: s.label,
                     })
                 })
-                .collect::<Result<Vec<_>, _>>()?;
+                .collect::<Result<Vec<_>, SamplesError>>()?;
         Ok(SampleSet {
             classes: file.classes,
             samples,
@@ -279,14 +269,7 @@ pub fn from_buffers(
         .zip(labels)
         .enumerate()
         .map(|(index, (image, &label))| {
-            let label = usize::from(label);
-            if label >= classes {
-                return Err(SamplesError::LabelOutOfRange {
-                    index,
-                    label,
-                    classes,
-                });
-            }
+            let label = check_label(index, usize::from(label), classes)?;
             let image = image.try_into().map_err(|_| SamplesError::WrongImageSize {
                 index,
                 len: image.len(),
@@ -349,11 +332,11 @@ mod tests {
         );
         assert_eq!(
             err(&good.replace("\"label\": 2", "\"label\": 3")),
-            SamplesError::LabelOutOfRange {
+            SamplesError::LabelOutOfRange(LabelOutOfRange {
                 index: 0,
                 label: 3,
                 classes: 3
-            }
+            })
         );
         assert_eq!(
             err(&good.replace("\"A \\\"quoted\\\" one\"", "\"✓\"")),

@@ -245,11 +245,11 @@ fn bad_settings_are_refused_before_training() {
     assert!(
         matches!(
             err,
-            TrainError::LabelOutOfRange {
+            TrainError::LabelOutOfRange(digit_transfer::data::LabelOutOfRange {
                 label: 2..,
                 classes: 2,
                 ..
-            }
+            })
         ),
         "{err:?}"
     );

@@ -802,3 +802,59 @@ fn settings_take_defaults_for_missing_fields_and_refuse_unknown_ones() {
         "{err}"
     );
 }
+
+/// The page's form arrives as plain numbers: counts must be whole, and the checks and words
+/// are the run's own. Of compared runs, the best validation accuracy is kept.
+#[test]
+fn the_settings_form_is_checked_in_rust_and_the_best_run_chosen() {
+    use transfer::{Settings, SettingsForm};
+    let form = SettingsForm {
+        strategy: Strategy::Head,
+        epochs: 20.0,
+        batch_size: None,
+        learning_rate: 0.003,
+        weight_decay: 0.0,
+        augment: true,
+        validation_split: 0.2,
+        patience: 5.0,
+        rehearsal: 0.0,
+        seed: 1,
+    };
+    let settings = Settings::try_from(form.clone()).unwrap();
+    assert_eq!(
+        (settings.epochs, settings.batch_size, settings.patience),
+        (20, None, 5)
+    );
+    let refused = |change: fn(&mut SettingsForm)| {
+        let mut form = form.clone();
+        change(&mut form);
+        Settings::try_from(form).unwrap_err().to_string()
+    };
+    assert_eq!(
+        refused(|f| f.epochs = 2.5),
+        "epochs must be a whole number of at least 1, not 2.5"
+    );
+    assert_eq!(
+        refused(|f| f.batch_size = Some(0.0)),
+        "the batch size must be a whole number of at least 1, not 0"
+    );
+    assert_eq!(
+        refused(|f| f.patience = f64::NAN),
+        "patience must be a whole number of at least 0, not NaN"
+    );
+    assert_eq!(
+        refused(|f| f.learning_rate = 0.0),
+        "learning rate must be a positive number, not 0"
+    );
+    assert_eq!(
+        refused(|f| f.validation_split = 1.0),
+        "the validation split must be at least 0 and below 1, not 1"
+    );
+
+    assert_eq!(transfer::best_run(&[]), None);
+    assert_eq!(
+        transfer::best_run(&[Some(0.8), None, Some(0.9), Some(0.9)]),
+        Some(2)
+    );
+    assert_eq!(transfer::best_run(&[None, None]), Some(0));
+}

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use digit_transfer::data::{self, DIGIT_CLASSES, Sample, Split};
+use digit_transfer::data::{self, Split};
 use digit_transfer::device;
 use digit_transfer::samples::{self, SampleSet};
 use digit_transfer::synthetic;
@@ -71,7 +71,7 @@ pub(super) fn synth(args: SynthArgs) -> Result<()> {
     let (samples, classes) = match args.kind {
         SynthKind::Fonts => (
             synthetic::font_digits(&synthetic::system_fonts()?, args.per_class, args.seed),
-            digit_names(),
+            data::digit_names(),
         ),
         SynthKind::Symbols => (
             synthetic::symbols(args.per_class, args.seed),
@@ -113,20 +113,13 @@ pub(super) struct SamplesArgs {
 }
 
 pub(super) fn samples(args: SamplesArgs) -> Result<()> {
-    let classes = args.class_names.clone().unwrap_or_else(digit_names);
+    let classes = args.class_names.clone().unwrap_or_else(data::digit_names);
     samples::check_classes(&classes)?;
     let (all, _) = args.data.load(args.split, classes.len())?;
-    let mut taken = vec![0usize; classes.len()];
-    let samples: Vec<Sample> = all
-        .into_iter()
-        .filter(|s| match taken.get_mut(s.label) {
-            Some(count) => {
-                *count += 1;
-                args.per_class == 0 || *count <= args.per_class
-            }
-            None => false,
-        })
-        .collect();
+    let samples = match args.per_class {
+        0 => all,
+        n => data::first_per_class(&all, n),
+    };
     let set = SampleSet { classes, samples };
     super::write_file(&args.out, set.to_json().as_bytes())?;
     let per_class = match args.per_class {
@@ -140,9 +133,4 @@ pub(super) fn samples(args: SamplesArgs) -> Result<()> {
         args.out.display()
     );
     Ok(())
-}
-
-/// The digits' class names, "0" to "9".
-fn digit_names() -> Vec<String> {
-    (0..DIGIT_CLASSES).map(|d| d.to_string()).collect()
 }

@@ -191,53 +191,75 @@ struct Trained {
     stopped: bool,
 }
 
-/// One epoch's batches: forward, backward and Adam for each, with progress to `observer`.
-async fn train_epoch(
-    mut trained: Classifier,
-    epoch: Epoch<'_, '_>,
-    optimizers: &mut (burn::optim::ModuleOptimizer, burn::optim::ModuleOptimizer),
-    observer: &mut impl Observer,
-    last_yield: &mut Instant,
-) -> Result<Trained, TrainError> {
-    let Epoch {
-        number,
-        sets,
-        config,
-        cache,
-        order,
-        rng,
-        autodiff,
-        eager,
-    } = epoch;
-    let samples = sets.train;
-    let batches = samples.len().div_ceil(config.batch_size);
-    let features = trained.architecture().feature_size();
-    let started = Instant::now();
-    let mut tally = Tally::new(eager);
-    for (index, chunk) in order.chunks(config.batch_size).enumerate() {
-        let (logits, labels) = match cache {
+impl Epoch<'_, '_> {
+    /// One batch's logits (dropout on the features) and labels: from the cached features of
+    /// a frozen backbone, or through the whole network (augmented, with rehearsed digits).
+    fn forward(&mut self, model: &Classifier, chunk: &[usize]) -> (Tensor<2>, Vec<usize>) {
+        let samples = self.sets.train;
+        let features = model.architecture().feature_size();
+        match self.cache {
             Some(cache) => {
-                let x = cache.batch(chunk, rng, autodiff);
-                let keep = dropout_mask(chunk.len(), features, rng, autodiff);
+                let x = cache.batch(chunk, self.rng, self.autodiff);
+                let keep = dropout_mask(chunk.len(), features, self.rng, self.autodiff);
                 let labels: Vec<usize> = chunk.iter().map(|&i| samples[i].label).collect();
-                (trained.head.forward(x * keep), labels)
+                (model.head.forward(x * keep), labels)
             }
             None => {
                 let batch = compose_batch(
                     samples,
                     chunk,
-                    sets.rehearsal,
-                    config.rehearsal,
-                    config.augmentation.as_ref(),
-                    rng,
+                    self.sets.rehearsal,
+                    self.config.rehearsal,
+                    self.config.augmentation.as_ref(),
+                    self.rng,
                 );
-                let images = images_tensor(batch.iter().map(|s| &s.image), autodiff);
-                let keep = dropout_mask(batch.len(), features, rng, autodiff);
+                let images = images_tensor(batch.iter().map(|s| &s.image), self.autodiff);
+                let keep = dropout_mask(batch.len(), features, self.rng, self.autodiff);
                 let labels: Vec<usize> = batch.iter().map(|s| s.label).collect();
-                (trained.forward_with_dropout(images, keep), labels)
+                (model.forward_with_dropout(images, keep), labels)
             }
-        };
-        let targets = labels_tensor(&labels, autodiff);
+        }
+    }
+}
+
+/// One optimizer per part of the network, so the backbone can learn at its own rate.
+type Optimizers = (burn::optim::ModuleOptimizer, burn::optim::ModuleOptimizer);
+
+/// Backward through `loss` and one Adam step at `rate` (the backbone at its scale, or not at
+/// all when frozen).
+fn step(
+    mut model: Classifier,
+    loss: Tensor<1>,
+    rate: f64,
+    config: &TrainConfig,
+    optimizers: &mut Optimizers,
+) -> Classifier {
+    let mut grads = loss.backward();
+    let head_grads = GradientsParams::from_module(&mut grads, &model.head);
+    let backbone_grads = GradientsParams::from_module(&mut grads, &model.backbone);
+    model = optimizers.0.step(rate, model, head_grads);
+    if let BackboneMode::Train { lr_scale } = config.backbone {
+        model = optimizers.1.step(rate * lr_scale, model, backbone_grads);
+    }
+    model
+}
+
+/// One epoch's batches: forward, backward and Adam for each, with progress to `observer`.
+async fn train_epoch(
+    mut trained: Classifier,
+    mut epoch: Epoch<'_, '_>,
+    optimizers: &mut Optimizers,
+    observer: &mut impl Observer,
+    last_yield: &mut Instant,
+) -> Result<Trained, TrainError> {
+    let (number, config) = (epoch.number, epoch.config);
+    let batches = epoch.sets.train.len().div_ceil(config.batch_size);
+    let started = Instant::now();
+    let mut tally = Tally::new(epoch.eager);
+    let mut stopped = false;
+    for (index, chunk) in epoch.order.chunks(config.batch_size).enumerate() {
+        let (logits, labels) = epoch.forward(&trained, chunk);
+        let targets = labels_tensor(&labels, epoch.autodiff);
         let hits = count_hits(logits.clone(), targets.clone());
         let loss = cross_entropy(logits, targets);
         let stats = batch_stats(loss.clone().detach(), hits, labels.len());
@@ -251,18 +273,10 @@ async fn train_epoch(
                 loss: batch_loss,
             });
         }
-        let mut grads = loss.backward();
-        let head_grads = GradientsParams::from_module(&mut grads, &trained.head);
-        let backbone_grads = GradientsParams::from_module(&mut grads, &trained.backbone);
-        let rate = config.schedule.rate(
-            config.learning_rate,
-            (number - 1) * batches + index,
-            config.epochs * batches,
-        );
-        trained = optimizers.0.step(rate, trained, head_grads);
-        if let BackboneMode::Train { lr_scale } = config.backbone {
-            trained = optimizers.1.step(rate * lr_scale, trained, backbone_grads);
-        }
+        let step_index = (number - 1) * batches + index;
+        let rate =
+            (config.schedule).rate(config.learning_rate, step_index, config.epochs * batches);
+        trained = step(trained, loss, rate, config, optimizers);
 
         // Figures cover the whole batch, rehearsed samples included.
         let progress = BatchProgress {
@@ -282,19 +296,15 @@ async fn train_epoch(
             *last_yield = Instant::now();
         }
         if control == Control::Stop {
-            return Ok(Trained {
-                model: trained,
-                tally,
-                seconds: started.elapsed().as_secs_f64(),
-                stopped: true,
-            });
+            stopped = true;
+            break;
         }
     }
     Ok(Trained {
         model: trained,
         tally,
         seconds: started.elapsed().as_secs_f64(),
-        stopped: false,
+        stopped,
     })
 }
 
@@ -350,6 +360,36 @@ async fn summarize(
     })
 }
 
+/// The weights after epoch `number`, copied to the CPU, to an observer that wants them.
+async fn send_checkpoint(
+    observer: &mut impl Observer,
+    number: usize,
+    trained: &Classifier,
+) -> Result<(), TrainError> {
+    if observer.wants_checkpoints() {
+        let copy = crate::weights::to_cpu(&trained.valid())
+            .await
+            .map_err(|e| TrainError::Device(e.to_string()))?;
+        observer.checkpoint(number, &copy);
+    }
+    Ok(())
+}
+
+impl Best {
+    /// Keep epoch `number`'s weights when its validation loss is the lowest so far.
+    fn keep(best: &mut Option<Best>, number: usize, val_loss: Option<f32>, trained: &Classifier) {
+        if let Some(loss) = val_loss
+            && best.as_ref().is_none_or(|best| loss < best.val_loss)
+        {
+            *best = Some(Best {
+                epoch: number,
+                val_loss: loss,
+                model: trained.valid(),
+            });
+        }
+    }
+}
+
 /// [`fit`] going on from a checkpoint: `model` holds the weights after epoch `done`, and
 /// epochs `done + 1 ..= config.epochs` remain (numbered, and scheduled, as in the whole run).
 /// The optimizer starts afresh: its moments are not part of a checkpoint.
@@ -369,8 +409,7 @@ pub async fn fit_from(
     if config.backbone == BackboneMode::Frozen {
         trained = trained.freeze_backbone();
     }
-    // One optimizer per part, so the backbone can learn at its own rate.
-    let mut optimizers = (adam(config), adam(config));
+    let mut optimizers: Optimizers = (adam(config), adam(config));
     let mut rng = StdRng::seed_from_u64(config.seed);
     // A frozen backbone gives the same features every epoch (for each distorted copy): compute
     // them once. Rehearsal draws fresh source digits per batch, so it keeps the full path.
@@ -413,23 +452,10 @@ pub async fn fit_from(
         let control = observer.epoch(&summary);
         let val_loss = summary.val_loss;
         history.push(summary);
-        if observer.wants_checkpoints() {
-            let copy = crate::weights::to_cpu(&trained.valid())
-                .await
-                .map_err(|e| TrainError::Device(e.to_string()))?;
-            observer.checkpoint(number, &copy);
-        }
+        send_checkpoint(observer, number, &trained).await?;
         yield_now().await;
         last_yield = Instant::now();
-        if let Some(loss) = val_loss
-            && best.as_ref().is_none_or(|best| loss < best.val_loss)
-        {
-            best = Some(Best {
-                epoch: number,
-                val_loss: loss,
-                model: trained.valid(),
-            });
-        }
+        Best::keep(&mut best, number, val_loss, &trained);
         if control == Control::Stop {
             return Ok(outcome(trained, history, best, End::Stopped));
         }

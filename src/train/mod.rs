@@ -22,7 +22,7 @@ use rand::rngs::StdRng;
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::data::{IMAGE_PIXELS, Sample};
+use crate::data::{IMAGE_PIXELS, LabelOutOfRange, Sample, check_label};
 use crate::model::Classifier;
 use crate::preprocess::Augmentation;
 
@@ -224,12 +224,8 @@ pub enum TrainError {
     BadLearningRate(f64),
     #[error("weight decay must be zero or a positive number, not {0}")]
     BadWeightDecay(f64),
-    #[error("sample {index} has class {label}, but the model has {classes} classes")]
-    LabelOutOfRange {
-        index: usize,
-        label: usize,
-        classes: usize,
-    },
+    #[error(transparent)]
+    LabelOutOfRange(#[from] LabelOutOfRange),
     #[error(
         "the loss became {loss} in epoch {epoch}{}: training stopped and the weights from before it were kept; try a lower learning rate",
         .batch.map(|b| format!(", batch {b}")).unwrap_or_default()
@@ -277,14 +273,10 @@ impl TrainConfig {
     }
 }
 fn check_labels(samples: &[Sample], classes: usize) -> Result<(), TrainError> {
-    match samples.iter().position(|s| s.label >= classes) {
-        Some(index) => Err(TrainError::LabelOutOfRange {
-            index,
-            label: samples[index].label,
-            classes,
-        }),
-        None => Ok(()),
+    for (index, sample) in samples.iter().enumerate() {
+        check_label(index, sample.label, classes)?;
     }
+    Ok(())
 }
 /// Images `[batch, 784]` scaled to 0..=1.
 pub fn images_tensor<'a>(

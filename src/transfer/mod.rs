@@ -134,7 +134,7 @@ pub enum TransferError {
 }
 
 /// `“0”, “1” and “2”` and the like.
-fn listed(names: &[String]) -> String {
+pub(crate) fn listed(names: &[String]) -> String {
     let quoted: Vec<String> = names.iter().map(|n| format!("“{n}”")).collect();
     match quoted.as_slice() {
         [rest @ .., last] if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
@@ -143,7 +143,7 @@ fn listed(names: &[String]) -> String {
 }
 
 /// `verbs.0` for one name, `verbs.1` for more.
-fn agree(names: &[String], verbs: (&'static str, &'static str)) -> &'static str {
+pub(crate) fn agree(names: &[String], verbs: (&'static str, &'static str)) -> &'static str {
     if names.len() == 1 { verbs.0 } else { verbs.1 }
 }
 
@@ -290,134 +290,50 @@ pub async fn fine_tune(
     let started = web_time::Instant::now();
     let FineTuneRequest {
         pretrained,
-        info,
-        task: Task {
-            class_names,
-            samples,
-        },
         settings,
         source,
         resume,
+        ..
     } = request;
-    let adapt = class_names == info.class_names.as_slice();
-    let task = Task {
-        class_names,
-        samples,
-    };
-    check_run(task, settings, adapt)?;
-    let (mut train_set, validation) = split::split_classes(
-        samples,
-        class_names,
-        settings.validation_split,
-        settings.seed,
+    let Plan {
         adapt,
-    )?;
-    let (start, out_info) = starting_point(
-        pretrained,
-        info,
-        class_names,
-        settings.strategy,
-        settings.seed,
-        device,
-    )?;
-    let own_train = train_set.len();
-    let kept = if adapt {
-        classes_without_samples(samples, class_names.len())
-    } else {
-        Vec::new()
-    };
-    let kept_by_rehearsal: Vec<String> = kept.iter().map(|&c| class_names[c].clone()).collect();
-    let mut notes = Vec::new();
-    if !kept.is_empty() {
-        let keeping = split::keeping_digits(&train_set, &kept, source.rehearsal, settings.seed);
-        if keeping.is_empty() {
-            return Err(TransferError::KeptWithoutSource(kept_by_rehearsal));
-        }
-        notes.push(format!(
-            "{} {} kept by rehearsal: {} MNIST digits of {} joined training",
-            listed(&kept_by_rehearsal),
-            agree(&kept_by_rehearsal, ("was", "were")),
-            keeping.len(),
-            agree(&kept_by_rehearsal, ("it", "them"))
-        ));
-        train_set.extend(keeping);
-    }
-    let batch_size = match settings.batch_size {
-        Some(batch) if batch > train_set.len() => {
-            return Err(TransferError::BatchTooLarge {
-                batch,
-                samples: train_set.len(),
-            });
-        }
-        Some(batch) => batch,
-        None if train_set.len() < AUTO_BATCH => {
-            notes.push(format!(
-                "batch {0}: only {0} training samples",
-                train_set.len()
-            ));
-            train_set.len()
-        }
-        None => AUTO_BATCH,
-    };
-    if let Some(checkpoint) = resume {
-        let model = &checkpoint.model;
-        if model.architecture() != out_info.architecture
-            || model.classes() != out_info.class_names.len()
-        {
-            return Err(TransferError::BadCheckpoint(format!(
-                "{} with {} classes, the run needs {} with {}",
-                model.architecture(),
-                model.classes(),
-                out_info.architecture,
-                out_info.class_names.len()
-            )));
-        }
-        if checkpoint.epoch > settings.epochs {
-            return Err(TransferError::BadCheckpoint(format!(
-                "epoch {} of a {}-epoch run",
-                checkpoint.epoch, settings.epochs
-            )));
-        }
-    }
-    let config = settings.train_config(batch_size, !validation.is_empty());
-    config.validate()?;
-    let validation_accuracy_before = if validation.is_empty() {
-        None
-    } else {
-        Some(
-            train::evaluate(&start, &validation, device)
-                .await?
-                .accuracy(),
-        )
-    };
+        start,
+        info: out_info,
+        samples,
+        config,
+    } = plan(request, device)?;
+    let split::TrainingSamples {
+        train: train_set,
+        validation,
+        own_train,
+        kept_by_rehearsal,
+        notes,
+    } = samples;
+    let validation_accuracy_before = accuracy_on(&start, &validation, device).await?;
     let sets = TrainSets {
         train: &train_set,
         validation: &validation,
         rehearsal: source.rehearsal,
     };
     let outcome = match resume {
-        Some(checkpoint) => {
-            let model = checkpoint.model.clone().fork(device);
-            train::fit_from(&model, sets, &config, checkpoint.epoch, device, observer).await?
+        Some(from) => {
+            let model = from.model.clone().fork(device);
+            train::fit_from(&model, sets, &config, from.epoch, device, observer).await?
         }
         None => train::fit(&start, sets, &config, device, observer).await?,
     };
-    let validation_report = if validation.is_empty() {
-        None
-    } else {
-        Some(
+    let validation_report = match validation.is_empty() {
+        true => None,
+        false => Some(
             train::evaluate(&outcome.model, &validation, device)
                 .await?
                 .report(),
-        )
+        ),
     };
-    let (source_before, source_after) = if adapt && !source.held_out.is_empty() {
-        let before = train::evaluate(pretrained, source.held_out, device).await?;
-        let after = train::evaluate(&outcome.model, source.held_out, device).await?;
-        (Some(before.accuracy()), Some(after.accuracy()))
-    } else {
-        (None, None)
-    };
+    // Forgetting is about the digits, so only adapt mode measures it.
+    let held_out = if adapt { source.held_out } else { &[] };
+    let source_before = accuracy_on(pretrained, held_out, device).await?;
+    let source_after = accuracy_on(&outcome.model, held_out, device).await?;
     let report = FineTuneReport {
         strategy: settings.strategy,
         architecture: out_info.architecture,
@@ -446,6 +362,91 @@ pub async fn fine_tune(
         info: out_info,
         report,
     })
+}
+
+/// What a run will do, decided before it trains: the network it starts from, its samples and
+/// its training configuration.
+struct Plan {
+    /// The pretrained digits' classes (adapt mode), rather than a new head.
+    adapt: bool,
+    start: Classifier,
+    info: WeightsInfo,
+    samples: split::TrainingSamples,
+    config: TrainConfig,
+}
+
+/// Check a request and plan its run; every refusal happens here, before any training.
+fn plan(request: FineTuneRequest<'_>, device: &Device) -> Result<Plan, TransferError> {
+    let FineTuneRequest {
+        pretrained,
+        info,
+        task,
+        settings,
+        source,
+        resume,
+    } = request;
+    let adapt = task.class_names == info.class_names.as_slice();
+    check_run(task, settings, adapt)?;
+    let mut samples = split::training_samples(task, settings, source.rehearsal, adapt)?;
+    let (start, info) = starting_point(
+        pretrained,
+        info,
+        task.class_names,
+        settings.strategy,
+        settings.seed,
+        device,
+    )?;
+    let batch_size = settings.batch_for(samples.train.len(), &mut samples.notes)?;
+    if let Some(checkpoint) = resume {
+        checkpoint.check_fits(&info, settings.epochs)?;
+    }
+    let config = settings.train_config(batch_size, !samples.validation.is_empty());
+    config.validate()?;
+    Ok(Plan {
+        adapt,
+        start,
+        info,
+        samples,
+        config,
+    })
+}
+
+/// `model`'s accuracy on `samples`; none without samples.
+async fn accuracy_on(
+    model: &Classifier,
+    samples: &[Sample],
+    device: &Device,
+) -> Result<Option<f64>, TransferError> {
+    if samples.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        train::evaluate(model, samples, device).await?.accuracy(),
+    ))
+}
+
+impl Checkpoint {
+    /// Refuse a checkpoint of another network or class count, or of a later epoch than the
+    /// run has: going on from it would not be the same run.
+    fn check_fits(&self, info: &WeightsInfo, epochs: usize) -> Result<(), TransferError> {
+        let model = &self.model;
+        if model.architecture() != info.architecture || model.classes() != info.class_names.len() {
+            return Err(TransferError::BadCheckpoint(format!(
+                "{} with {} classes, the run needs {} with {}",
+                model.architecture(),
+                model.classes(),
+                info.architecture,
+                info.class_names.len()
+            )));
+        }
+        if self.epoch > epochs {
+            return Err(TransferError::BadCheckpoint(format!(
+                "epoch {} of a {}-epoch run",
+                self.epoch, epochs
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// The network a strategy starts from, and its description. `class_names` equal to the

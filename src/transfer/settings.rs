@@ -64,6 +64,29 @@ impl Settings {
         Ok(())
     }
 
+    /// The batch size for `train_samples`: the one chosen (refused when larger), or
+    /// [`AUTO_BATCH`] lowered to the training samples, with a note saying so.
+    pub fn batch_for(
+        &self,
+        train_samples: usize,
+        notes: &mut Vec<String>,
+    ) -> Result<usize, TransferError> {
+        match self.batch_size {
+            Some(batch) if batch > train_samples => Err(TransferError::BatchTooLarge {
+                batch,
+                samples: train_samples,
+            }),
+            Some(batch) => Ok(batch),
+            None if train_samples < AUTO_BATCH => {
+                notes.push(format!(
+                    "batch {train_samples}: only {train_samples} training samples"
+                ));
+                Ok(train_samples)
+            }
+            None => Ok(AUTO_BATCH),
+        }
+    }
+
     /// The training loop's configuration for these settings, at `batch_size`; early stopping
     /// only `with_validation` samples to watch.
     pub fn train_config(&self, batch_size: usize, with_validation: bool) -> TrainConfig {

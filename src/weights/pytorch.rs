@@ -1,0 +1,138 @@
+//! Safetensors with PyTorch's parameter names and layouts, so a `state_dict` saved from
+//! PyTorch loads here and what is written here loads there.
+
+use burn::prelude::*;
+use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
+
+use super::{
+    FORMAT_VERSION, KEY_ARCHITECTURE, KEY_CLASSES, KEY_VERSION, WeightsError, WeightsInfo,
+    check_applied, check_class_count, check_finite,
+};
+use crate::model::{Architecture, Classifier};
+
+/// PyTorch's parameter names for each part of a network, as `(burn prefix, PyTorch prefix)`.
+/// The `mlp` is the textbook `Net`: `fc1` (784 → 128) and `fc2` (the head). The `cnn` names
+/// its layers `conv1`, `conv2`, `fc1` and `fc2` (the head). Linear weights are stored
+/// `[out, in]` as PyTorch does (burn keeps them `[in, out]`).
+pub fn pytorch_names(architecture: Architecture) -> &'static [(&'static str, &'static str)] {
+    match architecture {
+        Architecture::Mlp => &[("backbone.Mlp.fc1.", "fc1."), ("head.", "fc2.")],
+        Architecture::Cnn => &[
+            ("backbone.Cnn.conv1.", "conv1."),
+            ("backbone.Cnn.conv2.", "conv2."),
+            ("backbone.Cnn.fc.", "fc1."),
+            ("head.", "fc2."),
+        ],
+    }
+}
+
+fn to_pytorch_name(architecture: Architecture, burn_name: &str) -> String {
+    pytorch_names(architecture)
+        .iter()
+        .find_map(|(burn, torch)| {
+            burn_name
+                .strip_prefix(burn)
+                .map(|rest| format!("{torch}{rest}"))
+        })
+        .unwrap_or_else(|| burn_name.to_string())
+}
+
+/// Encode a classifier as safetensors with PyTorch's names and layouts, and digit-transfer's
+/// description in the file's metadata.
+pub fn to_safetensors(model: &Classifier, info: &WeightsInfo) -> Result<Vec<u8>, WeightsError> {
+    let classes =
+        serde_json::to_string(&info.class_names).map_err(|e| WeightsError::Write(e.to_string()))?;
+    let mut store = SafetensorsStore::from_bytes(None)
+        .with_to_adapter(BurnToPyTorchAdapter)
+        .metadata(KEY_ARCHITECTURE, info.architecture.name())
+        .metadata(KEY_CLASSES, classes)
+        .metadata(KEY_VERSION, FORMAT_VERSION.to_string());
+    for (burn, torch) in pytorch_names(info.architecture) {
+        store = store.with_key_remapping(format!("^{}", regex::escape(burn)), *torch);
+    }
+    model
+        .save_into(&mut store)
+        .map_err(|e| WeightsError::Write(e.to_string()))?;
+    store
+        .get_bytes()
+        .map_err(|e| WeightsError::Write(e.to_string()))
+}
+
+/// Decode safetensors with PyTorch's names (e.g. the textbook `Net` saved from PyTorch) into a
+/// classifier. Without digit-transfer's metadata the architecture is read off the tensor
+/// names (`conv1.*` means `cnn`) and the class count off `fc2.weight`.
+pub fn from_safetensors(
+    bytes: &[u8],
+    expected: Option<Architecture>,
+    device: &Device,
+) -> Result<(Classifier, WeightsInfo), WeightsError> {
+    let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
+        .map_err(|e| WeightsError::NotSafetensors(e.to_string()))?;
+    let tensors = header.tensors();
+    let metadata = header.metadata().clone().unwrap_or_default();
+    let architecture = match metadata.get(KEY_ARCHITECTURE) {
+        Some(name) => name
+            .parse()
+            .map_err(|_| WeightsError::UnknownArchitecture(name.clone()))?,
+        None if tensors.contains_key("conv1.weight") => Architecture::Cnn,
+        None => Architecture::Mlp,
+    };
+    if let Some(expected) = expected
+        && expected != architecture
+    {
+        return Err(WeightsError::WrongArchitecture {
+            expected,
+            found: architecture,
+        });
+    }
+    let file = safetensors::SafeTensors::deserialize(bytes)
+        .map_err(|e| WeightsError::NotSafetensors(e.to_string()))?;
+    for (name, tensor) in file.iter() {
+        if tensor.dtype() != safetensors::Dtype::F32 {
+            return Err(WeightsError::BadTensor {
+                name: name.to_string(),
+                message: format!(
+                    "data type {:?}; digit-transfer reads float32",
+                    tensor.dtype()
+                ),
+            });
+        }
+        check_finite(name, tensor.data())?;
+    }
+    let class_names: Vec<String> = match metadata.get(KEY_CLASSES) {
+        Some(json) => {
+            serde_json::from_str(json).map_err(|e| WeightsError::BadClassNames(e.to_string()))?
+        }
+        None => {
+            let head = tensors
+                .get("fc2.weight")
+                .ok_or_else(|| WeightsError::MissingTensor {
+                    name: "fc2.weight".into(),
+                })?;
+            let classes = head.shape.first().copied().unwrap_or(0);
+            (0..classes).map(|c| c.to_string()).collect()
+        }
+    };
+    check_class_count(&class_names)?;
+    let mut model = Classifier::new(architecture, class_names.len(), device);
+    let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec()))
+        .with_from_adapter(PyTorchToBurnAdapter)
+        .validate(false)
+        .allow_partial(true);
+    for (burn, torch) in pytorch_names(architecture) {
+        store = store.with_key_remapping(format!("^{}", regex::escape(torch)), *burn);
+    }
+    let result = model
+        .load_from(&mut store)
+        .map_err(|e| WeightsError::NotSafetensors(e.to_string()))?;
+    check_applied(result, architecture, |path| {
+        to_pytorch_name(architecture, path)
+    })?;
+    Ok((
+        model,
+        WeightsInfo {
+            architecture,
+            class_names,
+        },
+    ))
+}
