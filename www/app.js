@@ -2,7 +2,7 @@
 // gallery, files, settings, device, training, results, charts). Every number and rule about
 // the network (preprocessing, predictions, training, metrics, file formats, what may be
 // trained) comes from the wasm library; JavaScript keeps the DOM, the canvas, storage and charts.
-import init, { digit_classes } from "../digit-transfer.js";
+import init, { architectures, digit_classes } from "../digit-transfer.js";
 import * as store from "./store.js";
 import { $, busy, errorText, say, state } from "./page.js";
 import { pad, useModel } from "./prediction.js";
@@ -88,6 +88,13 @@ function wireTraining() {
   $("stop").addEventListener("click", stopTraining);
 }
 
+/** After this visit the page opens and fine-tunes offline (sw.js). */
+function keepForOffline() {
+  if (!("serviceWorker" in navigator)) return;
+  navigator.serviceWorker.register("sw.js", { updateViaCache: "none" })
+    .catch((error) => console.warn(`the page will not open offline: ${error}`));
+}
+
 /** What this browser kept: samples, weights, the network, settings and device. */
 async function restore() {
   try {
@@ -97,7 +104,7 @@ async function restore() {
       if (weights?.bytes) state.weights[mode] = weights;
     }
     const arch = await store.get("arch");
-    if (arch === "cnn" || arch === "mlp") state.arch = arch;
+    if (architectures().includes(arch)) state.arch = arch;
     restoreSettings(await store.get("settings"));
     const device = await store.get("device");
     if (["auto", "webgpu", "cpu"].includes(device)) $("device").value = device;
@@ -126,6 +133,7 @@ async function start() {
     const ms = Math.round(performance.now() - t0);
     say(`Pretrained ${state.arch} ready in ${ms} ms. Draw a digit; predictions run on the CPU in this tab, fine-tuning in a background worker.`);
     document.body.dataset.ready = "true";
+    keepForOffline();
   } catch (error) {
     say(`Could not load the model: ${errorText(error)}`, "error");
   }

@@ -1,5 +1,6 @@
 // Where fine-tuning runs: the training worker, its device badge, and Auto's measurements
 // kept in this browser. Messages to and from the worker are listed in protocol.js.
+import { auto_batch_size } from "../digit-transfer.js";
 import * as store from "./store.js";
 import { $, errorText, say, state } from "./page.js";
 import { readSettings } from "./settings.js";
@@ -45,7 +46,7 @@ function showMeasuring(adapter) {
 /** The batch size Auto measures at: the form's, or the automatic one when it is empty. */
 function measuredBatch() {
   const batch = readSettings().batch_size;
-  return Number.isInteger(batch) && batch >= 1 ? batch : 16;
+  return Number.isInteger(batch) && batch >= 1 ? batch : auto_batch_size();
 }
 
 /** The training worker: `ready` settles with its ReadyMessage; `listen` sees every message. */

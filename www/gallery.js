@@ -38,7 +38,7 @@ function labelButton(name, i, n) {
 function classGroup(t, name, label, n) {
   const group = document.createElement("div");
   group.className = "group";
-  const title = document.createElement("h4");
+  const title = document.createElement("h3");
   title.textContent = `${name} · ${n}`;
   const items = document.createElement("div");
   items.className = "thumbs";

@@ -160,13 +160,13 @@ impl Task<'_> {
     /// run has nothing else to keep it by (a new head, not `adapt`ing the digits).
     pub fn check(&self, adapt: bool) -> Result<(), TransferError> {
         check_class_names(self.class_names)?;
-        if self.samples.is_empty() {
-            return Err(TransferError::NoSamples);
-        }
         let empty = classes_without_samples(self.samples, self.class_names.len());
         if !adapt && !empty.is_empty() {
             let names = empty.iter().map(|&c| self.class_names[c].clone());
             return Err(TransferError::EmptyClasses(names.collect()));
+        }
+        if self.samples.is_empty() {
+            return Err(TransferError::NoSamples);
         }
         Ok(())
     }

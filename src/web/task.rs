@@ -8,6 +8,7 @@ use wasm_bindgen::prelude::*;
 
 use super::{from_js, js_error, to_js};
 use crate::data::{self, IMAGE_PIXELS, Sample};
+use crate::model::Architecture;
 use crate::samples;
 use crate::transfer::{self, Settings, SettingsForm, Strategy, Task};
 
@@ -34,6 +35,21 @@ pub fn is_digit_task(classes: Vec<String>) -> bool {
 #[wasm_bindgen]
 pub fn strategies() -> Vec<String> {
     Strategy::ALL.iter().map(|s| s.name().to_string()).collect()
+}
+
+/// The pretrained networks' names ("cnn", "mlp").
+#[wasm_bindgen]
+pub fn architectures() -> Vec<String> {
+    Architecture::ALL
+        .iter()
+        .map(|a| a.name().to_string())
+        .collect()
+}
+
+/// The batch size when the form leaves it empty (or all the training samples, if fewer).
+#[wasm_bindgen]
+pub fn auto_batch_size() -> usize {
+    transfer::AUTO_BATCH
 }
 
 /// A class a person adds to a new task: the name trimmed, or why not.

@@ -14,14 +14,22 @@ const types = {
 };
 
 /**
- * Serve `dist` on 127.0.0.1; returns { origin, close, prepend }. `prepend(path, code)` puts
- * test code before a script's own (until `prepend(path, null)`): how the tests cause faults
- * from outside the product (see faults.mjs).
+ * Serve `dist` on 127.0.0.1 under `base` (default "/"; a static host's project page is under
+ * "/<repo>/"); returns { origin, url, close, prepend, missing }: `url` is the page's address,
+ * `missing` every path asked for that is not there (404). `prepend(path, code)` puts test code
+ * before a script's own (until `prepend(path, null)`): how the tests cause faults from outside
+ * the product (see faults.mjs).
  */
-export async function serve() {
+export async function serve({ base = "/" } = {}) {
   const prepended = new Map();
+  const missing = [];
   const server = createServer(async (req, res) => {
-    let path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname)).replace(/^\/+/, "");
+    const pathname = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    if (!pathname.startsWith(base)) {
+      missing.push(pathname);
+      return res.writeHead(404).end();
+    }
+    let path = normalize(pathname.slice(base.length)).replace(/^\/+/, "");
     if (path === "" || path === ".") path = "index.html";
     if (path.startsWith("..")) return res.writeHead(403).end();
     try {
@@ -30,12 +38,16 @@ export async function serve() {
       res.writeHead(200, { "content-type": types[extname(path)] ?? "application/octet-stream" });
       res.end(body);
     } catch {
+      missing.push(pathname);
       res.writeHead(404).end();
     }
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const origin = `http://127.0.0.1:${server.address().port}`;
   return {
-    origin: `http://127.0.0.1:${server.address().port}`,
+    origin,
+    url: `${origin}${base}`,
+    missing,
     close: () => server.close(),
     prepend: (path, code) => (code == null ? prepended.delete(path) : prepended.set(path, code)),
   };
@@ -65,10 +77,10 @@ export function launch({ webgpu = false, realGpu = false, extraArgs = [] } = {})
 }
 
 /**
- * A page that records failures: requests leaving `origin`, uncaught errors, console errors,
- * and main-thread long tasks (PerformanceObserver `longtask`).
+ * A page at `url` (default: the root of `origin`) that records failures: requests leaving
+ * `origin`, uncaught errors, console errors, and main-thread long tasks (`longtask`).
  */
-export async function open(context, origin) {
+export async function open(context, origin, url = origin) {
   const page = await context.newPage();
   const watch = { foreign: [], errors: [], requests: [] };
   // Every request of the context, the training worker's included, must stay on the origin.
@@ -82,7 +94,7 @@ export async function open(context, origin) {
       for (const e of list.getEntries()) window.__longTasks.push({ start: e.startTime, duration: e.duration });
     }).observe({ type: "longtask", buffered: true });
   });
-  await page.goto(origin);
+  await page.goto(url);
   await page.waitForSelector("body[data-ready=true]", { timeout: 120_000 });
   // Auto may first measure WebGPU against the CPU (SwiftShader compiles slowly).
   await page.waitForFunction(() => !["none", "measuring"].includes(document.querySelector("#badge")?.dataset.device), null, { timeout: 300_000 });
@@ -145,3 +157,25 @@ export async function predicted(page) {
 export async function longTasksSince(page, since) {
   return page.evaluate((t) => window.__longTasks.filter((e) => e.start >= t).map((e) => e.duration), since);
 }
+
+/** Set fields of the settings form: checkboxes from booleans, selects and inputs from values. */
+export async function setSettings(page, values) {
+  for (const [name, value] of Object.entries(values)) {
+    const field = page.locator(`#settings [name=${name}]`);
+    if (typeof value === "boolean") await field.setChecked(value);
+    else if ((await field.evaluate((e) => e.tagName)) === "SELECT") await field.selectOption(String(value));
+    else await field.fill(String(value));
+  }
+}
+
+/** Press a fine-tuning button and wait for the result; returns the long tasks meanwhile. */
+export async function fineTune(page, button = "#train") {
+  const trained = Number((await page.getAttribute("body", "data-trained")) ?? 0);
+  const since = await page.evaluate(() => performance.now());
+  await page.click(button);
+  await page.waitForFunction((n) => Number(document.body.dataset.trained ?? 0) > n, trained, { timeout: 600_000 });
+  return longTasksSince(page, since);
+}
+
+/** The value of a line of the results' summary. */
+export const summary = (page, key) => page.textContent(`#summary dd[data-key="${key}"]`);

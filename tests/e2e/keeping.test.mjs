@@ -3,7 +3,9 @@
 // page may store nothing. Run: node --test tests/e2e/  (after `trunk build --release --offline`).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { drawImage, drawStroke, heldOutDigits, launch, open, predicted, screenshot, serve } from "./harness.mjs";
+import {
+  drawImage, drawStroke, fineTune, heldOutDigits, launch, open, predicted, screenshot, serve, setSettings, summary,
+} from "./harness.mjs";
 
 let server;
 let digits;
@@ -15,18 +17,12 @@ after(() => server?.close());
 
 const byClass = (label, n, skip = 0) => digits.filter((d) => d.label === label).slice(skip, skip + n);
 const count = (page) => page.textContent("#sample-count");
-const summary = (page, key) => page.textContent(`#summary dd[data-key="${key}"]`);
 
 async function label(page, digit, cls) {
   await drawImage(page, digit.image);
   await page.click(`#label-buttons button[data-label="${cls}"]`);
 }
 
-async function fineTune(page) {
-  const trained = Number((await page.getAttribute("body", "data-trained")) ?? 0);
-  await page.click("#train");
-  await page.waitForFunction((n) => Number(document.body.dataset.trained ?? 0) > n, trained, { timeout: 600_000 });
-}
 
 test("two tabs: samples labelled in both are all kept, and a deletion shows in the other", { timeout: 600_000 }, async () => {
   const browser = await launch();

@@ -1,0 +1,42 @@
+// The page's service worker: after one visit the page opens and fine-tunes with the network
+// off. Every file of one build is kept under one cache named by the build's version, which
+// scripts/stamp-sw.mjs writes in below with the list of files to keep at once; a new release
+// is a new sw.js, so browsers install it, fill a new cache and, once no tab uses the old
+// version any more, delete the old one: a new page never meets an old wasm.
+const VERSION = "__BUILD_VERSION__";
+const PRECACHE = ["__PRECACHE__"];
+// An unstamped copy (a debug build) caches nothing.
+const STAMPED = !VERSION.startsWith("__");
+const CACHE = `digit-transfer-${VERSION}`;
+
+self.addEventListener("install", (event) => {
+  if (!STAMPED) return;
+  // Straight from the server, not from the HTTP cache, so that nothing of an older build
+  // slips into this version's cache.
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(PRECACHE.map((path) => new Request(path, { cache: "reload" })))));
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil((async () => {
+    for (const key of await caches.keys()) {
+      if (key.startsWith("digit-transfer-") && key !== CACHE) await caches.delete(key);
+    }
+    // The first visit's page (and its worker) go through this cache at once, so the files it
+    // loads later (the WebGPU build) are kept too.
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  if (!STAMPED || request.method !== "GET" || new URL(request.url).origin !== location.origin) return;
+  event.respondWith((async () => {
+    const cache = await caches.open(CACHE);
+    const kept = await cache.match(request, { ignoreSearch: true });
+    if (kept) return kept;
+    const response = await fetch(request);
+    // Files of this build that were not kept at install (the WebGPU build) are kept when used.
+    if (response.ok && response.type === "basic") await cache.put(request, response.clone());
+    return response;
+  })());
+});
