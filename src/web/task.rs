@@ -6,7 +6,7 @@
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
-use super::{from_js, js_error, to_js};
+use super::{from_js, from_js_strict, js_error, to_js};
 use crate::data::{self, IMAGE_PIXELS, Sample};
 use crate::model::Architecture;
 use crate::samples;
@@ -73,7 +73,7 @@ pub fn check_fine_tune(
     classes: Vec<String>,
     labels: &[u8],
 ) -> Result<JsValue, JsError> {
-    let form: SettingsForm = from_js(form, "training settings")?;
+    let form: SettingsForm = from_js_strict(form, "training settings")?;
     let settings = Settings::try_from(form).map_err(js_error)?;
     // Only which classes have samples matters here, not what they look like.
     let samples: Vec<Sample> = labels

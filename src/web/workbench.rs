@@ -26,7 +26,6 @@ pub struct Workbench {
 /// indices into `classes`), settings as `check_fine_tune` returned them, and optionally the
 /// checkpoint to go on from (e.g. on the CPU after the GPU was lost).
 #[derive(Debug, serde::Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
 pub struct FineTuneJob {
     #[serde(with = "serde_bytes")]
     pub pretrained: Vec<u8>,
@@ -35,6 +34,8 @@ pub struct FineTuneJob {
     pub images: Vec<u8>,
     #[serde(with = "serde_bytes")]
     pub labels: Vec<u8>,
+    /// Read strictly: a setting this build does not know is refused, not ignored.
+    #[serde(deserialize_with = "super::strict")]
     pub settings: Settings,
     #[serde(default)]
     pub resume: Option<Resume>,
@@ -42,7 +43,6 @@ pub struct FineTuneJob {
 
 /// A checkpoint to go on from: burnpack bytes and the epochs it completed.
 #[derive(Debug, serde::Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
 pub struct Resume {
     #[serde(with = "serde_bytes")]
     pub weights: Vec<u8>,
