@@ -40,9 +40,9 @@ async function adapterInfo(page) {
 /** What the page's Auto chooses for `architecture` at the page's default batch size. */
 async function autoChoice(page, architecture, adapter) {
   return page.evaluate(async ({ architecture, adapter }) => {
-    const cpu = await import("/digit-transfer.js");
+    const cpu = await import(new URL("digit-transfer.js", document.baseURI).href);
     await cpu.default();
-    const gpu = await import("/digit-transfer-gpu.js");
+    const gpu = await import(new URL("digit-transfer-gpu.js", document.baseURI).href);
     await gpu.default();
     const cpuTiming = await cpu.time_training("cpu", architecture, 16);
     const gpuTiming = await gpu.time_training("webgpu", architecture, 16);
@@ -61,7 +61,7 @@ async function openPage(browser, origin) {
 function inPage(page, name, args) {
   return page.evaluate(async ({ name, args }) => {
     // The page itself runs the CPU build; WebGPU figures come from the GPU build.
-    const m = await import(args[0] === "webgpu" ? "/digit-transfer-gpu.js" : "/digit-transfer.js");
+    const m = await import(new URL(args[0] === "webgpu" ? "digit-transfer-gpu.js" : "digit-transfer.js", document.baseURI).href);
     await m.default();
     const file = async (url) => new Uint8Array(await (await fetch(url)).arrayBuffer());
     const resolved = [];
@@ -114,7 +114,7 @@ async function memoryAfterFineTunes(browser, origin, runs) {
   const pageMemory = () => page.evaluate(async () => ({
     // A collection first, so that the heap figure is what is still referenced.
     gc: globalThis.gc?.(),
-    wasm: (await (await import("/digit-transfer.js")).default()).memory.buffer.byteLength,
+    wasm: (await (await import(new URL("digit-transfer.js", document.baseURI).href)).default()).memory.buffer.byteLength,
     js_heap: performance.memory?.usedJSHeapSize ?? null,
   }));
   const samples = [];
@@ -154,12 +154,12 @@ async function measure(webgpu, origin, digits) {
     // optimised code once it is hot, which otherwise lands in the middle of the first figures.
     if (!webgpu) {
       for (const architecture of ["mlp", "cnn"]) {
-        await inPage(page, "bench_training", [device, architecture, 32, 3, limit, "file:/www/data/rehearsal.json"]);
+        await inPage(page, "bench_training", [device, architecture, 32, 3, limit, "file:www/data/rehearsal.json"]);
       }
     }
     for (const architecture of ["mlp", "cnn"]) {
       for (const batch of [32, 64]) {
-        const t = await inPage(page, "bench_training", [device, architecture, batch, runs, limit, "file:/www/data/rehearsal.json"]);
+        const t = await inPage(page, "bench_training", [device, architecture, batch, runs, limit, "file:www/data/rehearsal.json"]);
         log(`  ${device} ${architecture} batch ${batch}: ${Math.round(t.samples_per_sec)} samples/s`);
         out.throughput.push(t);
       }
@@ -169,13 +169,18 @@ async function measure(webgpu, origin, digits) {
       // as such, so that the benchmark stays within its time.
       const epochs = webgpu ? (architecture === "cnn" ? 2 : 5) : 20;
       for (const strategy of ["head", "full", "scratch"]) {
-        const f = await inPage(page, "bench_fine_tune", [device, `file:/www/weights/pretrained-${architecture}.bpk`, strategy, epochs, "file:/www/data/rehearsal.json"]);
+        const f = await inPage(page, "bench_fine_tune", [device, `file:www/weights/pretrained-${architecture}.bpk`, strategy, epochs, "file:www/data/rehearsal.json"]);
         log(`  ${device} fine-tune ${architecture} ${strategy}: ${f.seconds.toFixed(2)} s (${f.epochs} epochs)`);
         out.fine_tune.push({ architecture, ...f });
       }
-      const p = await inPage(page, "bench_prediction", [device, `file:/www/weights/pretrained-${architecture}.bpk`, webgpu ? 20 : 200, "file:/www/data/heldout.json"]);
+      const p = await inPage(page, "bench_prediction", [device, `file:www/weights/pretrained-${architecture}.bpk`, webgpu ? 20 : 200, "file:www/data/heldout.json"]);
       log(`  ${device} prediction ${architecture}: median ${p.median_ms.toFixed(2)} ms`);
       out.prediction.push({ architecture, ...p });
+      if (!webgpu) {
+        const s = await inPage(page, "bench_saliency", [device, `file:www/weights/pretrained-${architecture}.bpk`, 100, "file:www/data/heldout.json"]);
+        log(`  ${device} saliency ${architecture}: median ${s.median_ms.toFixed(2)} ms`);
+        (out.saliency ??= []).push({ architecture, ...s });
+      }
     }
     await page.close();
     out.page_load = [];
@@ -188,14 +193,15 @@ async function measure(webgpu, origin, digits) {
   }
 }
 
-const server = await serve();
+// Under a sub-path, as a project page is served: every URL the page and this script use is relative.
+const server = await serve({ base: "/digit-transfer/" });
 try {
   const digits = await heldOutDigits();
   const result = { date: new Date().toISOString(), files: await fileSizes(), devices: [] };
   const devices = (process.env.BENCH_DEVICES ?? "cpu,webgpu").split(",");
   for (const webgpu of devices.map((d) => d === "webgpu")) {
     log(webgpu ? "WebGPU" : "CPU (ndarray)");
-    result.devices.push(await measure(webgpu, server.origin, digits));
+    result.devices.push(await measure(webgpu, server.url, digits));
   }
   console.log(JSON.stringify(result));
 } finally {

@@ -25,6 +25,7 @@ const gpu = browser.devices.find((d) => d.device === "webgpu");
 const throughput = (d, arch, batch) => d?.throughput.find((t) => t.architecture === arch && t.batch_size === batch)?.samples_per_sec;
 const tune = (d, arch, strategy) => d?.fine_tune.find((f) => f.architecture === arch && f.strategy === strategy);
 const predict = (d, arch) => d?.prediction.find((p) => p.architecture === arch);
+const salient = (d, arch) => d?.saliency?.find((p) => p.architecture === arch);
 const files = browser.files;
 const size = (name) => files[name] ?? { raw: 0, gzip: 0, brotli: 0 };
 const cpuDownload = ["digit-transfer_bg.wasm", "digit-transfer.js"].reduce((a, n) => a + size(n).gzip, 0);
@@ -46,6 +47,7 @@ const targets = [
   ["head-only fine-tune `cnn`, 100 × 20 epochs", "≤ 0.5 s", `${s2(tune(cpu, "cnn", "head")?.seconds)} s`, tune(cpu, "cnn", "head")?.seconds <= 0.5],
   ["full fine-tune `cnn`, 100 × 20 epochs", "≤ 5 s", `${s2(tune(cpu, "cnn", "full")?.seconds)} s`, tune(cpu, "cnn", "full")?.seconds <= 5],
   ["live prediction `cnn`, median", "≤ 5 ms", `${s2(predict(cpu, "cnn")?.median_ms)} ms`, predict(cpu, "cnn")?.median_ms <= 5],
+  ["saliency map `cnn` (CPU), median", "≤ 20 ms", `${s2(salient(cpu, "cnn")?.median_ms)} ms`, salient(cpu, "cnn")?.median_ms <= 20],
   ["navigation → model ready (first prediction possible)", "≤ 1.5 s", `${n0(ready)} ms`, ready <= 1500],
   ["wasm + bindings downloaded before the first prediction (gzip)", "≤ 1.5 MB", kb(cpuDownload), cpuDownload <= 1.5e6],
   ["everything the page can download, WebGPU build included (gzip)", "≤ 4 MB", kb(allFiles), allFiles <= 4e6],
@@ -103,6 +105,12 @@ out("| where | device | network | calls | median ms | p95 ms |");
 out("| --- | --- | --- | --- | --- | --- |");
 for (const d of browser.devices) for (const p of d.prediction) out(`| browser | ${d.device} | \`${p.architecture}\` | ${p.calls} | ${s2(p.median_ms)} | ${s2(p.p95_ms)} |`);
 for (const d of native.devices) for (const p of d.prediction) out(`| native | ${d.label} | \`${p.architecture}\` | ${p.result.calls} | ${s2(p.result.median_ms)} | ${s2(p.result.p95_ms)} |`);
+out();
+out("## Where it looks (saliency: the input gradient of the top class, as the page draws it after a prediction)");
+out();
+out("| where | device | network | calls | median ms | p95 ms |");
+out("| --- | --- | --- | --- | --- | --- |");
+for (const d of browser.devices) for (const p of d.saliency ?? []) out(`| browser | ${d.device} | \`${p.architecture}\` | ${p.calls} | ${s2(p.median_ms)} | ${s2(p.p95_ms)} |`);
 out();
 out("## Page load (localhost, CPU device)");
 out();

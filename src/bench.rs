@@ -146,22 +146,11 @@ pub struct Latency {
     pub p95_ms: f64,
 }
 
-/// Time `calls` predictions of an RGBA canvas (preprocessing included), after one warm-up.
-pub async fn prediction_latency(
-    model: &Classifier,
-    rgba: &[u8],
-    width: usize,
-    height: usize,
-    device: &Device,
+/// Time `calls` runs of `once`, after one warm-up run.
+async fn latency<T, F: std::future::Future<Output = Result<T, String>>>(
     calls: usize,
+    once: impl Fn() -> F,
 ) -> Result<Latency, String> {
-    let canvas = Canvas::rgba(rgba, width, height);
-    let once = || async {
-        let image = preprocess::to_mnist(&canvas).map_err(|e| e.to_string())?;
-        train::predict(model, &[image], device, 1)
-            .await
-            .map_err(|e| e.to_string())
-    };
     once().await?;
     let mut times = Vec::with_capacity(calls);
     for _ in 0..calls {
@@ -174,6 +163,46 @@ pub async fn prediction_latency(
         median_ms: median(&times),
         p95_ms: percentile(&times, 0.95),
     })
+}
+
+/// Time `calls` predictions of an RGBA canvas (preprocessing included), after one warm-up.
+pub async fn prediction_latency(
+    model: &Classifier,
+    rgba: &[u8],
+    width: usize,
+    height: usize,
+    device: &Device,
+    calls: usize,
+) -> Result<Latency, String> {
+    let canvas = Canvas::rgba(rgba, width, height);
+    latency(calls, || async {
+        let image = preprocess::to_mnist(&canvas).map_err(|e| e.to_string())?;
+        train::predict(model, &[image], device, 1)
+            .await
+            .map_err(|e| e.to_string())
+    })
+    .await
+}
+
+/// Time `calls` saliency maps of `image` for its top class (as the page draws them after a
+/// prediction), after one warm-up.
+pub async fn saliency_latency(
+    model: &Classifier,
+    image: &[u8; crate::data::IMAGE_PIXELS],
+    device: &Device,
+    calls: usize,
+) -> Result<Latency, String> {
+    let class = train::predict(model, &[*image], device, 1)
+        .await
+        .map_err(|e| e.to_string())?
+        .first()
+        .map_or(0, |p| train::argmax(p));
+    latency(calls, || async {
+        crate::saliency::saliency(model, image, class, device)
+            .await
+            .map_err(|e| e.to_string())
+    })
+    .await
 }
 
 /// A 280 × 280 RGBA canvas with a digit drawn on it (black on white, 10 canvas pixels per

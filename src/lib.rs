@@ -10,6 +10,8 @@
 //! - [`transfer`]: fine-tuning strategies (head only, full, scratch) and new heads;
 //! - [`synthetic`]: test domains of our own (typeset digits, drawn symbols), native only;
 //! - [`metrics`]: accuracy, precision / recall / F1, confusion matrix;
+//! - [`feature_map`]: the backbone's features projected to 2-D (PCA), and class separation;
+//! - [`saliency`]: where the network looks (input gradients);
 //! - [`samples`]: the samples file the page exports and imports (JSON), read by the CLI too;
 //! - [`weights`]: burnpack files with metadata, and their typed errors;
 //! - [`device`]: where the arithmetic runs (CPU, wgpu / WebGPU);
@@ -23,11 +25,13 @@
 pub mod bench;
 pub mod data;
 pub mod device;
+pub mod feature_map;
 #[cfg(feature = "fuzzing")]
 pub mod fuzz;
 pub mod metrics;
 pub mod model;
 pub mod preprocess;
+pub mod saliency;
 pub mod samples;
 pub mod speed;
 // Test domains for the command line and the tests; the page has no use for them.

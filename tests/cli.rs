@@ -135,14 +135,96 @@ const MLP: &str = "www/weights/pretrained-mlp.bpk";
 
 #[test]
 fn shipped_weights_reach_their_accuracy_on_the_held_out_split() {
-    for (file, architecture, floor) in [(CNN, "cnn", 0.985), (MLP, "mlp", 0.95)] {
+    for (file, architecture, floor, apart) in [(CNN, "cnn", 0.985, 0.95), (MLP, "mlp", 0.95, 0.85)]
+    {
         let report = json(&["eval", "--weights", file, "--json"]);
         check_report(&report, 10);
         assert_eq!(report["architecture"], architecture);
         assert_eq!(report["samples"], 2004);
         let accuracy = report["accuracy"].as_f64().unwrap();
         assert!(accuracy >= floor, "{file}: {accuracy} < {floor}");
+        // The digits' classes stand apart in the backbone's feature space.
+        let separation = report["separation"].as_f64().unwrap();
+        assert!(separation > apart, "{file}: separation {separation}");
     }
+}
+
+/// The page's network card is measured, never typed: `card` remakes the shipped file exactly.
+#[test]
+fn the_shipped_network_card_is_what_card_measures() {
+    let (ok, stdout, stderr) = cli(&["card"]);
+    assert!(ok, "{stderr}");
+    let shipped = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/www/weights/networks.json"
+    ))
+    .unwrap();
+    assert_eq!(
+        stdout, shipped,
+        "run `digit-transfer card --out www/weights/networks.json`"
+    );
+    let card: Value = serde_json::from_str(&shipped).unwrap();
+    let cnn = &card["networks"][0];
+    assert_eq!(cnn["architecture"], "cnn");
+    assert_eq!(cnn["parameters"], 206_922);
+    assert_eq!(cnn["weights_bytes"], std::fs::metadata(CNN).unwrap().len());
+}
+
+/// `features` writes the 2-D projection of a labelled set, on axes of its own or another
+/// network's, as CSV or JSON.
+#[test]
+fn features_writes_the_projection_as_csv_or_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("set.json");
+    let (ok, _, stderr) = cli(&[
+        "samples",
+        "--per-class",
+        "3",
+        "--out",
+        set.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let csv = dir.path().join("points.csv");
+    let args = [
+        "features",
+        "--weights",
+        CNN,
+        "--samples",
+        set.to_str().unwrap(),
+    ];
+    let (ok, stdout, stderr) = cli(&[&args[..], &["--out", csv.to_str().unwrap()]].concat());
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("wrote 30 points"), "{stdout}");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "index,label,class,x,y");
+    assert_eq!(lines.len(), 31);
+    assert!(lines[1].starts_with("0,0,\"0\","), "{}", lines[1]);
+    let json_out = dir.path().join("points.json");
+    let fit = ["--fit-weights", MLP];
+    let (ok, _, stderr) = cli(&[&args[..], &["--out", json_out.to_str().unwrap()]].concat());
+    assert!(ok, "{stderr}");
+    let points: Value = serde_json::from_str(&std::fs::read_to_string(&json_out).unwrap()).unwrap();
+    assert_eq!(points["points"].as_array().unwrap().len(), 30);
+    assert_eq!(
+        points["projection"]["axes"][0].as_array().unwrap().len(),
+        128
+    );
+    // The same CSV, point for point, from the JSON.
+    let first = &points["points"][0];
+    let row: Vec<&str> = lines[1].split(',').collect();
+    let x: f64 = row[3].parse().unwrap();
+    assert!(
+        (x - first["x"].as_f64().unwrap()).abs() < 1e-4,
+        "{x} vs {first}"
+    );
+    // Axes of another architecture's features do not fit: refused with the reason.
+    let (ok, _, stderr) =
+        cli(&[&args[..], &fit[..], &["--out", json_out.to_str().unwrap()]].concat());
+    assert!(!ok);
+    assert!(stderr.contains("mlp"), "{stderr}");
+    let (ok, _, stderr) = cli(&[&args[..], &["--out", "points.txt"]].concat());
+    assert!(!ok && stderr.contains(".csv or .json"), "{stderr}");
 }
 
 #[test]

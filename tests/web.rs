@@ -570,3 +570,64 @@ fn task_rules_are_answered_in_rust() {
     ]));
     assert_eq!(ok(best_run(reports)), 2);
 }
+
+/// What the page draws of a run, in the browser: the projection (same inputs, same points;
+/// another network's features on the same axes), the separation figure, and saliency through
+/// the page's own model (larger on the ink than on the background).
+#[wasm_bindgen_test]
+async fn feature_map_and_saliency_in_the_browser() {
+    use digit_transfer::feature_map::{self, Projection};
+    use digit_transfer::samples::SampleSet;
+    use digit_transfer::web::DigitModel;
+
+    let bytes = include_bytes!("../www/weights/pretrained-cnn.bpk").to_vec();
+    let digits = SampleSet::from_json(include_bytes!("../www/data/heldout.json"))
+        .expect("digits")
+        .samples;
+    let digits = digit_transfer::data::first_per_class(&digits, 10);
+    let images: Vec<_> = digits.iter().map(|s| s.image).collect();
+    let device = device::best().await.device;
+    let (model, _) = weights::from_bytes(&bytes, None, &device).expect("weights");
+    let trained = ok_features(feature_map::features(&model, &images, &device).await);
+    let fresh = Classifier::new(Architecture::Cnn, 10, &device);
+    let random = ok_features(feature_map::features(&fresh, &images, &device).await);
+    let projection = Projection::fit(&trained);
+    assert_eq!(Projection::fit(&trained), projection);
+    assert_eq!(projection.project(&trained), projection.project(&trained));
+    assert_ne!(projection.project(&trained), projection.project(&random));
+    let labelled = |features: Vec<Vec<f32>>| -> Vec<(Vec<f32>, usize)> {
+        features
+            .into_iter()
+            .zip(digits.iter().map(|s| s.label))
+            .collect()
+    };
+    let apart = feature_map::halves_separation(&labelled(trained)).expect("separation");
+    let random_apart = feature_map::halves_separation(&labelled(random)).expect("separation");
+    assert!(
+        apart > 0.85 && apart > random_apart,
+        "{apart} vs {random_apart}"
+    );
+
+    let page_model = ok(DigitModel::load(bytes, "cpu".into()).await);
+    for digit in digits.iter().take(3) {
+        let map = ok(page_model.saliency(digit.image.to_vec(), digit.label).await);
+        // Per pixel: the background has about three times the ink's area.
+        let (mut ink, mut background) = ((0.0f32, 0usize), (0.0f32, 0usize));
+        for (s, v) in map.iter().zip(digit.image) {
+            let part = if v > 0 { &mut ink } else { &mut background };
+            part.0 += s;
+            part.1 += 1;
+        }
+        let (ink, background) = (ink.0 / ink.1 as f32, background.0 / background.1 as f32);
+        assert!(
+            ink > background,
+            "digit {}: {ink} vs {background}",
+            digit.label
+        );
+    }
+    assert!(page_model.saliency(vec![0; 784], 12).await.is_err());
+}
+
+fn ok_features<T>(result: Result<T, digit_transfer::train::TrainError>) -> T {
+    result.unwrap_or_else(|e| panic!("{e}"))
+}

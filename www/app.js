@@ -5,15 +5,17 @@
 import init, { architectures, digit_classes } from "../digit-transfer.js";
 import * as store from "./store.js";
 import { $, busy, errorText, say, state } from "./page.js";
-import { pad, useModel } from "./prediction.js";
+import { pad, predict, useModel } from "./prediction.js";
 import { addClass, deleteAllSamples, labelByKey, loadTask, renderSamples, setMode, warnIfMemoryOnly } from "./gallery.js";
 import { exportSamples, exportWeights, importSamples, loadWeights, resetWeights } from "./files.js";
 import { restoreSettings, saveSettings } from "./settings.js";
 import { startTrainer } from "./device.js";
 import { fineTune, stopTraining } from "./training.js";
 import { clearResults } from "./results.js";
+import { showCard } from "./card.js";
 
 function wireDrawing() {
+  $("saliency").addEventListener("change", () => predict());
   $("undo").addEventListener("click", () => pad.undo());
   $("clear").addEventListener("click", () => pad.clear());
   document.addEventListener("keydown", (e) => {
@@ -86,6 +88,10 @@ function wireTraining() {
   $("train").addEventListener("click", () => fineTune());
   $("compare").addEventListener("click", () => fineTune({ compare: true }));
   $("stop").addEventListener("click", stopTraining);
+  // The card measures speeds the first time it is opened (and again after a device change).
+  $("network-card").addEventListener("toggle", () => {
+    if ($("network-card").open && !busy()) showCard();
+  });
 }
 
 /** After this visit the page opens and fine-tunes offline (sw.js). */

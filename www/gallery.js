@@ -176,12 +176,32 @@ export function addSample(label) {
   storeSamples(state.mode, [sample]);
 }
 
-function deleteSample(id) {
-  if (busy()) return say("Wait for fine-tuning to finish before changing the samples.", "error");
+/** Delete one sample of the current task; false when it cannot be now. */
+export function deleteSample(id) {
+  if (busy()) {
+    say("Wait for fine-tuning to finish before changing the samples.", "error");
+    return false;
+  }
   const t = task();
   t.samples = t.samples.filter((s) => s.id !== id);
   renderSamples();
   unstoreSamples(state.mode, [id]);
+  return true;
+}
+
+/** Give a sample of the current task another class; false when it cannot be now. */
+export function relabelSample(id, label) {
+  const t = task();
+  const sample = t.samples.find((s) => s.id === id);
+  if (busy() || !sample || !(label >= 0 && label < t.classes.length)) {
+    if (busy()) say("Wait for fine-tuning to finish before changing the samples.", "error");
+    return false;
+  }
+  sample.label = label;
+  renderSamples();
+  storeSamples(state.mode, [sample]);
+  say(`Relabelled a sample as ${t.classes[label]}.`);
+  return true;
 }
 
 export function deleteAllSamples() {

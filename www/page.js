@@ -41,6 +41,17 @@ export function paintImage(canvas, image) {
   g.putImageData(data, 0, 0);
 }
 
+/** A table row of text cells (header cells with `header`). */
+export function row(cells, header = false) {
+  const tr = document.createElement("tr");
+  for (const text of cells) {
+    const cell = document.createElement(header ? "th" : "td");
+    cell.textContent = text;
+    tr.append(cell);
+  }
+  return tr;
+}
+
 /** One labelled bar: a name, a track filled to `fraction`, and the percentage. */
 export function barRow(name, fraction) {
   const li = document.createElement("li");

@@ -14,6 +14,26 @@ function showBars(names, probabilities, best) {
   }));
 }
 
+/** The 28×28 image the network saw, with where it looks (saliency) in red when asked for. */
+async function showSeen(image, best) {
+  if (!$("saliency").checked) {
+    paintImage($("seen"), image);
+    delete $("seen").dataset.saliency;
+    return;
+  }
+  const saliency = await state.model.saliency(image, best);
+  const g = $("seen").getContext("2d");
+  const data = g.createImageData(28, 28);
+  image.forEach((v, i) => {
+    const grey = v * 0.55;
+    const heat = saliency[i] * 255;
+    data.data.set([Math.min(255, grey + heat), Math.min(255, grey + heat * 0.25), grey, 255], i * 4);
+  });
+  g.putImageData(data, 0, 0);
+  $("seen").dataset.saliency = "on";
+  performance.mark("saliency-shown");
+}
+
 let predicting = Promise.resolve();
 /** Predict the drawing (queued: one prediction at a time, in stroke order). */
 export function predict() {
@@ -28,7 +48,7 @@ export function predict() {
     const { data, width, height } = pad.pixels();
     try {
       const p = await state.model.predict_canvas(new Uint8Array(data.buffer), width, height);
-      paintImage($("seen"), p.image);
+      await showSeen(p.image, p.best);
       const names = state.model.class_names;
       $("guess").textContent = `It looks like ${names[p.best]}.`;
       showBars(names, p.probabilities, p.best);

@@ -16,7 +16,9 @@ export {};
  *   Fine-tune once per strategy; `settings` are what `check_fine_tune` returned; `resume`
  *   goes on from a checkpoint of the first strategy.
  * @typedef {{ type: "stop" }} StopMessage   Stop after the current batch, keeping the best.
- * @typedef {OpenMessage | TrainMessage | StopMessage} WorkerInput
+ * @typedef {{ type: "time", arch: string }} TimeMessage
+ *   Time a few training steps of a network on this worker's device (the network card).
+ * @typedef {OpenMessage | TrainMessage | StopMessage | TimeMessage} WorkerInput
  *
  * @typedef {{ type: "measuring", adapter: string }} MeasuringMessage
  * @typedef {{ type: "measured", key: string, choice: object }} MeasuredMessage
@@ -29,9 +31,11 @@ export {};
  *   The weights after an epoch on WebGPU (burnpack), to go on from on the CPU.
  * @typedef {{ type: "result", strategy: string, report: object, weights: Uint8Array }} ResultMessage
  *   One strategy's `FineTuneReport` and fine-tuned weights (burnpack).
+ * @typedef {{ type: "timed", arch: string, timing: object }} TimedMessage   A `StepTiming`.
  * @typedef {{ type: "done", stopped: boolean }} DoneMessage
  * @typedef {{ type: "error", during: string, message: string }} ErrorMessage
  * @typedef {{ type: "device-lost", message: string }} DeviceLostMessage
  * @typedef {MeasuringMessage | MeasuredMessage | ReadyMessage | ProgressMessage |
- *   CheckpointMessage | ResultMessage | DoneMessage | ErrorMessage | DeviceLostMessage} WorkerOutput
+ *   CheckpointMessage | ResultMessage | TimedMessage | DoneMessage | ErrorMessage |
+ *   DeviceLostMessage} WorkerOutput
  */

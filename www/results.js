@@ -1,7 +1,8 @@
 // The results of the last fine-tune: the summary, the comparison of strategies, per-class
 // figures and the confusion matrix (all computed in Rust; drawn here).
-import { $, barRow } from "./page.js";
+import { $, barRow, row } from "./page.js";
 import { plot } from "./charts.js";
+import { clearInsight } from "./insight.js";
 
 const STRATEGY_NAMES = { head: "head only", full: "full", scratch: "from scratch" };
 
@@ -17,16 +18,7 @@ export function clearResults() {
   $("per-class-title").hidden = true;
   $("confusion-title").hidden = true;
   plot([]);
-}
-
-function row(cells, header = false) {
-  const tr = document.createElement("tr");
-  for (const c of cells) {
-    const cell = document.createElement(header ? "th" : "td");
-    cell.textContent = c;
-    tr.append(cell);
-  }
-  return tr;
+  clearInsight();
 }
 
 /** A digit the person did not label: kept by MNIST digits, so it has no figures of its own. */

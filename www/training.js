@@ -6,6 +6,7 @@ import { pretrainedBytes, useModel } from "./prediction.js";
 import { flatten, saveWeights } from "./files.js";
 import { plot } from "./charts.js";
 import { clearResults, percent, showComparison, showReport } from "./results.js";
+import { showFeatureMap, showMistakes } from "./insight.js";
 import { settingsFor } from "./settings.js";
 import { deviceName, startTrainer, trainerForThisRun } from "./device.js";
 
@@ -39,6 +40,9 @@ export async function fineTune({ compare = false } = {}) {
     adapt: mode === "adapt",
   };
   clearResults();
+  // The samples as this run sees them, in its order: the feature map and the mistakes
+  // point into it.
+  const run = { classes: t.classes, samples: t.samples.slice() };
   setTraining(true);
   const results = [];
   try {
@@ -50,15 +54,17 @@ export async function fineTune({ compare = false } = {}) {
     state.training = null;
     setTraining(false);
   }
-  if (results.length) await keepBest(results, mode, t.classes);
+  if (results.length) await keepBest(results, mode, run);
 }
 
 /** Show and use the best of a job's results (the only one, or Compare's best). */
-async function keepBest(results, mode, classes) {
+async function keepBest(results, mode, run) {
   if (results.length > 1) showComparison(results);
   const best = results[best_run(results.map((r) => r.report))];
   showReport(best.report, best.device);
-  state.weights[mode] = { arch: state.arch, classes, bytes: best.weights, origin: `fine-tuned (${best.strategy})` };
+  showFeatureMap(best.report, run);
+  showMistakes(best.report, run);
+  state.weights[mode] = { arch: state.arch, classes: run.classes, bytes: best.weights, origin: `fine-tuned (${best.strategy})` };
   await saveWeights(mode);
   await useModel();
   if (results.length > 1) say(`Compared ${results.length} strategies; using ${best.strategy}, the best on the validation split.`);

@@ -180,6 +180,10 @@ onmessage = async ({ data }) => {
         adapter: kind === "webgpu" ? await adapterName() : "",
         choice,
       });
+    } else if (data.type === "time") {
+      // The network card: a few timed training steps of a network on this worker's device.
+      const timing = await wasm.module.time_training(bench.device_kind, data.arch, wasm.module.auto_batch_size());
+      postMessage({ type: "timed", arch: data.arch, timing });
     } else if (data.type === "train") {
       stopRequested = false;
       await train(data);

@@ -6,11 +6,14 @@
 //! - `export`: convert weights between burnpack and safetensors;
 //! - `synth`: write a synthetic labelled set (typeset digits, drawn symbols) as IDX files;
 //! - `samples`: write a samples file, the page's import / export format;
-//! - `bench`: time training, fine-tuning and prediction on each device.
+//! - `bench`: time training, fine-tuning and prediction on each device;
+//! - `features`: the backbone's features of labelled images projected to 2-D (CSV or JSON);
+//! - `card`: what the page's network card shows of each shipped network (JSON).
 
 mod args;
 mod bench;
 mod eval;
+mod features;
 mod files;
 mod finetune;
 mod pretrain;
@@ -53,6 +56,11 @@ enum Command {
     /// Time training throughput, fine-tuning and prediction on each device (and, with
     /// --pretrain, pretraining to the shipped accuracy).
     Bench(bench::BenchArgs),
+    /// Write the backbone's features of labelled images, projected to 2-D by PCA, as CSV or JSON.
+    Features(features::FeaturesArgs),
+    /// Measure each shipped network for the page's card: parameters, file size, held-out
+    /// accuracy, feature-space separation (JSON).
+    Card(features::CardArgs),
 }
 
 pub fn run() -> ExitCode {
@@ -65,6 +73,8 @@ pub fn run() -> ExitCode {
         Command::Synth(args) => files::synth(args),
         Command::Samples(args) => files::samples(args),
         Command::Bench(args) => block_on(bench::run(args)),
+        Command::Features(args) => block_on(features::features(args)),
+        Command::Card(args) => block_on(features::card(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

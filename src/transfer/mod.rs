@@ -8,9 +8,11 @@
 //!   differently; MNIST digits of the others join training, so the head keeps them.
 //! - [`split`](split_validation): training and validation samples, class by class.
 
+mod insight;
 mod settings;
 mod split;
 
+pub use insight::{FeatureMap, MapPoint, Mistake, SourcePoint};
 pub use settings::{AUTO_BATCH, Settings, SettingsForm};
 pub use split::{classes_without_samples, split_validation};
 
@@ -243,6 +245,10 @@ pub struct FineTuneReport {
     pub source_accuracy_before: Option<f64>,
     pub source_accuracy_after: Option<f64>,
     pub forgetting: Option<f64>,
+    /// The person's samples in feature space before and after, and class separation there.
+    pub feature_map: Option<FeatureMap>,
+    /// Validation samples the fine-tuned network gets wrong, most confident first.
+    pub mistakes: Vec<Mistake>,
     /// The run went on from the weights after this epoch (`history` holds only the epochs
     /// after it).
     pub resumed_after_epoch: Option<usize>,
@@ -309,7 +315,7 @@ pub async fn fine_tune(
         kept_by_rehearsal,
         notes,
     } = samples;
-    let validation_accuracy_before = accuracy_on(&start, &validation, device).await?;
+    let validation_accuracy_before = insight::accuracy_on(&start, &validation, device).await?;
     let sets = TrainSets {
         train: &train_set,
         validation: &validation,
@@ -322,18 +328,15 @@ pub async fn fine_tune(
         }
         None => train::fit(&start, sets, &config, device, observer).await?,
     };
-    let validation_report = match validation.is_empty() {
-        true => None,
-        false => Some(
-            train::evaluate(&outcome.model, &validation, device)
-                .await?
-                .report(),
-        ),
-    };
     // Forgetting is about the digits, so only adapt mode measures it.
-    let held_out = if adapt { source.held_out } else { &[] };
-    let source_before = accuracy_on(pretrained, held_out, device).await?;
-    let source_after = accuracy_on(&outcome.model, held_out, device).await?;
+    let look = insight::Look {
+        pretrained,
+        tuned: &outcome.model,
+        samples: request.task.samples,
+        validation: &validation,
+        source: if adapt { source.held_out } else { &[] },
+    };
+    let measured = look.measure(device).await?;
     let report = FineTuneReport {
         strategy: settings.strategy,
         architecture: out_info.architecture,
@@ -350,10 +353,14 @@ pub async fn fine_tune(
         stopped: outcome.stopped,
         early_stopped: outcome.early_stopped,
         validation_accuracy_before,
-        validation: validation_report,
-        source_accuracy_before: source_before,
-        source_accuracy_after: source_after,
-        forgetting: source_before.zip(source_after).map(|(b, a)| b - a),
+        validation: measured.validation,
+        source_accuracy_before: measured.source_before,
+        source_accuracy_after: measured.source_after,
+        forgetting: (measured.source_before)
+            .zip(measured.source_after)
+            .map(|(b, a)| b - a),
+        feature_map: Some(measured.feature_map),
+        mistakes: measured.mistakes,
         resumed_after_epoch: resume.map(|c| c.epoch),
         seconds: started.elapsed().as_secs_f64(),
     };
@@ -409,20 +416,6 @@ fn plan(request: FineTuneRequest<'_>, device: &Device) -> Result<Plan, TransferE
         samples,
         config,
     })
-}
-
-/// `model`'s accuracy on `samples`; none without samples.
-async fn accuracy_on(
-    model: &Classifier,
-    samples: &[Sample],
-    device: &Device,
-) -> Result<Option<f64>, TransferError> {
-    if samples.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(
-        train::evaluate(model, samples, device).await?.accuracy(),
-    ))
 }
 
 impl Checkpoint {

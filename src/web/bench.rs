@@ -23,6 +23,28 @@ fn digits(samples_file: &[u8]) -> Result<Vec<crate::data::Sample>, JsError> {
         .samples)
 }
 
+/// The network of `weights` on `device`, and the first digit of a samples file.
+async fn model_and_digit(
+    device: &str,
+    weights: &[u8],
+    samples_file: &[u8],
+) -> Result<
+    (
+        crate::model::Classifier,
+        crate::data::Sample,
+        device::Selected,
+    ),
+    JsError,
+> {
+    let selected = open(device).await?;
+    let (model, _) = weights::from_bytes(weights, None, &selected.device).map_err(js_error)?;
+    let first = digits(samples_file)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| JsError::new("the samples file has no samples"))?;
+    Ok((model, first, selected))
+}
+
 /// Training throughput of `architecture` at `batch_size` on `device` ("cpu" or "webgpu")
 /// over the first `limit` digits of a samples file; `runs` timed epochs after a warm-up.
 #[wasm_bindgen]
@@ -65,6 +87,21 @@ pub async fn bench_fine_tune(
     serde_json::to_string(&result).map_err(js_error)
 }
 
+/// Latency of `calls` saliency maps ("where it looks") of a digit with `weights` on `device`.
+#[wasm_bindgen]
+pub async fn bench_saliency(
+    device: String,
+    weights: Vec<u8>,
+    calls: usize,
+    samples_file: Vec<u8>,
+) -> Result<String, JsError> {
+    let (model, first, selected) = model_and_digit(&device, &weights, &samples_file).await?;
+    let result = bench::saliency_latency(&model, &first.image, &selected.device, calls)
+        .await
+        .map_err(|e| JsError::new(&e))?;
+    serde_json::to_string(&result).map_err(js_error)
+}
+
 /// Latency of `calls` live predictions of a drawn digit with `weights` on `device`.
 #[wasm_bindgen]
 pub async fn bench_prediction(
@@ -73,12 +110,7 @@ pub async fn bench_prediction(
     calls: usize,
     samples_file: Vec<u8>,
 ) -> Result<String, JsError> {
-    let selected = open(&device).await?;
-    let (model, _) = weights::from_bytes(&weights, None, &selected.device).map_err(js_error)?;
-    let samples = digits(&samples_file)?;
-    let first = samples
-        .first()
-        .ok_or_else(|| JsError::new("the samples file has no samples"))?;
+    let (model, first, selected) = model_and_digit(&device, &weights, &samples_file).await?;
     let (rgba, width, height) = bench::canvas_of(&first.image);
     let result = bench::prediction_latency(&model, &rgba, width, height, &selected.device, calls)
         .await

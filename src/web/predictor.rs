@@ -85,6 +85,23 @@ impl DigitModel {
         weights::encode(&model, &self.info, format).map_err(js_error)
     }
 
+    /// How many numbers the network learns (weights and biases).
+    #[wasm_bindgen(getter)]
+    pub fn parameters(&self) -> usize {
+        burn::module::Module::num_params(&self.model)
+    }
+
+    /// Where the network looks for `class` in a 28×28 image: |∂ score / ∂ pixel| per pixel,
+    /// the largest scaled to 1.
+    pub async fn saliency(&self, image: Vec<u8>, class: usize) -> Result<Vec<f32>, JsError> {
+        let image: [u8; IMAGE_PIXELS] = image.try_into().map_err(|v: Vec<u8>| {
+            JsError::new(&format!("expected {IMAGE_PIXELS} pixels, got {}", v.len()))
+        })?;
+        crate::saliency::saliency(&self.model, &image, class, &self.device)
+            .await
+            .map_err(js_error)
+    }
+
     /// Classify an RGBA canvas (`getImageData().data`) of `width × height` pixels.
     pub async fn predict_canvas(
         &self,
