@@ -8,6 +8,7 @@ const [nativePath, browserPath] = process.argv.slice(2);
 const native = JSON.parse(await readFile(nativePath, "utf8"));
 const browser = JSON.parse(await readFile(browserPath, "utf8"));
 const root = new URL("../", import.meta.url).pathname;
+const card = JSON.parse(await readFile(`${root}www/weights/networks.json`, "utf8"));
 // The previous run, shown beside this one.
 const previous = await readFile(`${root}docs/benchmarks.json`, "utf8").then((t) => JSON.parse(t), () => null);
 
@@ -111,6 +112,19 @@ out();
 out("| where | device | network | calls | median ms | p95 ms |");
 out("| --- | --- | --- | --- | --- | --- |");
 for (const d of browser.devices) for (const p of d.saliency ?? []) out(`| browser | ${d.device} | \`${p.architecture}\` | ${p.calls} | ${s2(p.median_ms)} | ${s2(p.p95_ms)} |`);
+out();
+out("## The network card (beside the page's *Network* menu)");
+out();
+out("Shipped figures from `www/weights/networks.json` (`digit-transfer card`); the page measures the");
+out("last two in the browser the first time the card is opened (a few timed training steps at the");
+out("automatic batch of 16 on the device in use, and the median of 21 predictions on the page's CPU");
+out("model); here, the benchmark's own CPU figures in the same browser for comparison.");
+out();
+out("| network | parameters | weights file | held-out MNIST | classes apart (feature space) | training, CPU, batch 32 | prediction, CPU, median |");
+out("| --- | --- | --- | --- | --- | --- | --- |");
+for (const n of card.networks) {
+  out(`| \`${n.architecture}\` | ${n.parameters.toLocaleString("en")} | ${kb(n.weights_bytes)} | ${(n.held_out_accuracy * 100).toFixed(2)}% | ${(n.separation * 100).toFixed(1)}% | ${n0(throughput(cpu, n.architecture, 32))} samples/s | ${s2(predict(cpu, n.architecture)?.median_ms)} ms |`);
+}
 out();
 out("## Page load (localhost, CPU device)");
 out();

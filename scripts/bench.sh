@@ -21,10 +21,10 @@ devices=ndarray,flex,wgpu
 "$CARGO_TARGET_DIR/release/digit-transfer" bench --devices "$devices" --pretrain --json > "$native"
 
 # Rebuild the page only when something it is built from is newer than the built wasm (the
-# CLI's own files are not).
+# native-only files are not: the CLI, the sweep, the synthetic domains).
 if [[ ! -f dist/digit-transfer-gpu_bg.wasm ]] ||
-   [[ -n "$(find src www index.html Cargo.toml Cargo.lock Trunk.toml -newer dist/digit-transfer-gpu_bg.wasm \
-            -not -name cli.rs -not -name main.rs -print -quit)" ]]; then
+   [[ -n "$(find src www index.html sw.js Cargo.toml Cargo.lock Trunk.toml -newer dist/digit-transfer-gpu_bg.wasm \
+            -not -path 'src/cli/*' -not -name main.rs -not -name sweep.rs -not -name synthetic.rs -print -quit)" ]]; then
   step "page release build"
   trunk build --release --offline >&2
 fi

@@ -38,6 +38,8 @@ if [[ $profile == release && ${WASM_OPT:-1} != 0 ]]; then
 fi
 if [[ $profile == release ]]; then
   # The service worker's version and file list, then the compressed copies (of sw.js too).
-  node scripts/stamp-sw.mjs "$out"
+  # Under scripts/serve.sh (trunk serve, which rebuilds as files change) it stays unstamped
+  # and caches nothing, so a rebuild shows at the next reload.
+  [[ ${DIGIT_TRANSFER_DEV_SERVER:-} == 1 ]] || node scripts/stamp-sw.mjs "$out"
   node scripts/compress.mjs "$out"
 fi

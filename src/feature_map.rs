@@ -149,7 +149,7 @@ fn deflate(matrix: &mut [Vec<f64>], axis: &Axis) {
 
 /// How well classes stand apart in feature space: the fraction of `test` vectors whose
 /// nearest class mean (of the `train` vectors, by class) is their own class. None without
-/// test vectors or without a class mean to compare with.
+/// test vectors, or with fewer than two classes to tell apart (one is trivially "apart").
 pub fn separation(train: &[(Vec<f32>, usize)], test: &[(Vec<f32>, usize)]) -> Option<f64> {
     let classes = train.iter().map(|(_, c)| c + 1).max()?;
     let width = train.first().map_or(0, |(f, _)| f.len());
@@ -167,7 +167,7 @@ pub fn separation(train: &[(Vec<f32>, usize)], test: &[(Vec<f32>, usize)]) -> Op
         .filter(|(c, _)| counts[*c] > 0)
         .map(|(c, s)| (c, s.into_iter().map(|x| x / counts[c] as f64).collect()))
         .collect();
-    if test.is_empty() || means.is_empty() {
+    if test.is_empty() || means.len() < 2 {
         return None;
     }
     let distance = |f: &[f32], m: &[f64]| -> f64 {
@@ -242,6 +242,11 @@ mod tests {
         assert_eq!(separation(&train, &test), Some(2.0 / 3.0));
         assert_eq!(separation(&train, &[]), None);
         assert_eq!(separation(&[], &test), None);
+        assert_eq!(
+            separation(&train[..1], &test),
+            None,
+            "one class: nothing to tell apart"
+        );
         let both: Vec<(Vec<f32>, usize)> = [0.0, 1.0, 10.0, 11.0, 2.0, 9.0]
             .iter()
             .zip([0, 0, 1, 1, 0, 1])

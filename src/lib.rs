@@ -9,6 +9,7 @@
 //! - [`train`]: the training loop and batched prediction;
 //! - [`transfer`]: fine-tuning strategies (head only, full, scratch) and new heads;
 //! - [`synthetic`]: test domains of our own (typeset digits, drawn symbols), native only;
+//! - [`sweep`]: settings varied over every target domain, shots and seeds, native only;
 //! - [`metrics`]: accuracy, precision / recall / F1, confusion matrix;
 //! - [`feature_map`]: the backbone's features projected to 2-D (PCA), and class separation;
 //! - [`saliency`]: where the network looks (input gradients);
@@ -37,6 +38,9 @@ pub mod speed;
 // Test domains for the command line and the tests; the page has no use for them.
 #[cfg(not(target_arch = "wasm32"))]
 pub mod synthetic;
+// The evidence for the fine-tuning defaults (uses the synthetic domains), native only.
+#[cfg(not(target_arch = "wasm32"))]
+pub mod sweep;
 pub mod train;
 pub mod transfer;
 pub mod weights;

@@ -542,3 +542,49 @@ fn finetune_refuses_bad_sample_files_and_settings_with_the_reason() {
         "{stderr}"
     );
 }
+
+/// `sweep`: every domain, shot count and seed for each setting, in a table ordered by mean
+/// target accuracy, with forgetting in adapt mode only.
+#[test]
+fn sweep_writes_a_table_of_settings_over_domains_shots_and_seeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let (table, runs) = (dir.path().join("t.md"), dir.path().join("t.json"));
+    let (ok, stdout, stderr) = cli(&[
+        "sweep",
+        "--weights",
+        MLP,
+        "--shots",
+        "2",
+        "--seeds",
+        "1",
+        "--variations",
+        "1",
+        "--test-per-class",
+        "5",
+        "--out",
+        table.to_str().unwrap(),
+        "--json",
+        runs.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("(6 runs"), "{stdout}");
+    let text = std::fs::read_to_string(&table).unwrap();
+    assert!(
+        text.contains("| setting | mean accuracy | forgetting (adapt) | typeset digits, 2 | transposed MNIST, 2 | drawn symbols (new task), 2 |"),
+        "{text}"
+    );
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("| base") || l.starts_with("| strategy head"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    let runs: Value = serde_json::from_str(&std::fs::read_to_string(&runs).unwrap()).unwrap();
+    let outcomes = runs["outcomes"].as_array().unwrap();
+    assert_eq!(outcomes.len(), 6);
+    for o in outcomes {
+        let accuracy = o["accuracy"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&accuracy), "{o}");
+        let adapt = o["domain"] != "drawn symbols (new task)";
+        assert_eq!(o["forgetting"].is_number(), adapt, "{o}");
+    }
+}

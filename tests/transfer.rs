@@ -858,3 +858,36 @@ fn the_settings_form_is_checked_in_rust_and_the_best_run_chosen() {
     );
     assert_eq!(transfer::best_run(&[None, None]), Some(0));
 }
+
+/// The page's worker keeps the MNIST digits once it has them: a new task after an adapt-mode
+/// run must not mix them in (their labels are other classes) nor measure forgetting.
+#[test]
+fn a_new_task_leaves_out_the_mnist_digits_it_is_given() {
+    let device = cpu();
+    let (model, info) = pretrained(Architecture::Mlp, &device);
+    let samples = round_or_straight(Split::Train, 4);
+    let classes = names(&["round", "straight"]);
+    let digits = mnist_subset(Split::Train, 5);
+    let settings = transfer::Settings {
+        epochs: 2,
+        ..Default::default()
+    };
+    let request = transfer::FineTuneRequest {
+        pretrained: &model,
+        info: &info,
+        task: transfer::Task {
+            class_names: &classes,
+            samples: &samples,
+        },
+        settings: &settings,
+        source: transfer::SourceDigits {
+            rehearsal: &digits,
+            held_out: &digits,
+        },
+        resume: None,
+    };
+    let tuned = block_on(transfer::fine_tune(request, &device, &mut Silent)).unwrap();
+    assert!(tuned.report.new_head);
+    assert_eq!(tuned.report.kept_samples, 0);
+    assert_eq!(tuned.report.forgetting, None);
+}

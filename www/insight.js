@@ -33,8 +33,8 @@ function drawMap(canvas, map, side, classes, at) {
   g.clearRect(0, 0, canvas.width, canvas.height);
   for (const p of map.source) {
     const [x, y] = at(p[side]);
-    g.fillStyle = colour(p.label, classes, 0.25);
-    g.fillRect(x - 1.5, y - 1.5, 3, 3);
+    g.fillStyle = colour(p.label, classes, 0.35);
+    g.fillRect(x - 2, y - 2, 4, 4);
   }
   const placed = [];
   for (const p of map.points) {
@@ -87,7 +87,7 @@ export function showFeatureMap(report, run) {
   const classes = run.classes.length;
   const { separation_before: before, separation_after: after } = map;
   $("separation").textContent = before == null
-    ? "No validation split: nothing to measure how far apart the classes are."
+    ? "How far apart the classes are needs samples of two classes or more, and a validation split."
     : `Classes apart in feature space (nearest class mean, validation split): ${percent(before)} before → ${percent(after)} after.`;
   const at = frame(map, $("map-before").width, $("map-before").height);
   for (const side of ["before", "after"]) {
@@ -95,7 +95,9 @@ export function showFeatureMap(report, run) {
     hover(canvas, drawMap(canvas, map, side, classes, at), run);
     canvas.dataset.points = String(map.points.length);
   }
-  $("map-legend").replaceChildren(...run.classes.map((name, label) => {
+  const shown = new Set([...map.points, ...map.source].map((p) => p.label));
+  $("map-legend").replaceChildren(...run.classes.flatMap((name, label) => {
+    if (!shown.has(label)) return [];
     const li = document.createElement("li");
     li.textContent = name;
     li.style.setProperty("--colour", colour(label, classes));

@@ -8,7 +8,8 @@
 //! - `samples`: write a samples file, the page's import / export format;
 //! - `bench`: time training, fine-tuning and prediction on each device;
 //! - `features`: the backbone's features of labelled images projected to 2-D (CSV or JSON);
-//! - `card`: what the page's network card shows of each shipped network (JSON).
+//! - `card`: what the page's network card shows of each shipped network (JSON);
+//! - `sweep`: the evidence for the fine-tuning defaults (a Markdown table).
 
 mod args;
 mod bench;
@@ -18,6 +19,7 @@ mod files;
 mod finetune;
 mod pretrain;
 mod progress;
+mod sweep;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -61,6 +63,9 @@ enum Command {
     /// Measure each shipped network for the page's card: parameters, file size, held-out
     /// accuracy, feature-space separation (JSON).
     Card(features::CardArgs),
+    /// Fine-tune every target domain at a few shots per class and several seeds, varying the
+    /// settings one factor at a time, and write the table the defaults are chosen from.
+    Sweep(sweep::SweepArgs),
 }
 
 pub fn run() -> ExitCode {
@@ -75,6 +80,7 @@ pub fn run() -> ExitCode {
         Command::Bench(args) => block_on(bench::run(args)),
         Command::Features(args) => block_on(features::features(args)),
         Command::Card(args) => block_on(features::card(args)),
+        Command::Sweep(args) => block_on(sweep::run(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -319,7 +319,8 @@ pub async fn fine_tune(
     let sets = TrainSets {
         train: &train_set,
         validation: &validation,
-        rehearsal: source.rehearsal,
+        // MNIST digits are only mixed into the digits' own task: a new head has other classes.
+        rehearsal: if adapt { source.rehearsal } else { &[] },
     };
     let outcome = match resume {
         Some(from) => {
