@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::data::{IMAGE_PIXELS, Sample};
 use crate::feature_map::{Projection, features, separation};
-use crate::metrics::Report;
+use crate::metrics::{ConfusionMatrix, Report};
 use crate::model::Classifier;
 use crate::train::{self, TrainError};
 
@@ -117,20 +117,22 @@ pub(super) struct Measured {
 impl Look<'_> {
     /// Everything the report says about the fine-tuned network.
     pub(super) async fn measure(&self, device: &Device) -> Result<Measured, TrainError> {
-        let validation = match self.validation.is_empty() {
-            true => None,
-            false => Some(
-                train::evaluate(self.tuned, self.validation, device)
-                    .await?
-                    .report(),
-            ),
-        };
+        // One pass over the validation split serves both its figures and its mistakes.
+        let images: Vec<[u8; IMAGE_PIXELS]> = self.validation.iter().map(|s| s.image).collect();
+        let probabilities = train::predict(self.tuned, &images, device, 256).await?;
+        let validation = (!self.validation.is_empty()).then(|| {
+            let mut matrix = ConfusionMatrix::new(self.tuned.classes());
+            for (s, p) in self.validation.iter().zip(&probabilities) {
+                matrix.add(s.label, train::argmax(p));
+            }
+            matrix.report()
+        });
         Ok(Measured {
             validation,
             source_before: accuracy_on(self.pretrained, self.source, device).await?,
             source_after: accuracy_on(self.tuned, self.source, device).await?,
             feature_map: self.feature_map(device).await?,
-            mistakes: self.mistakes(device).await?,
+            mistakes: self.mistakes(&probabilities),
         })
     }
 
@@ -182,15 +184,14 @@ impl Look<'_> {
         })
     }
 
-    /// The validation samples the fine-tuned network gets wrong, most confident first.
-    pub(super) async fn mistakes(&self, device: &Device) -> Result<Vec<Mistake>, TrainError> {
-        let images: Vec<[u8; IMAGE_PIXELS]> = self.validation.iter().map(|s| s.image).collect();
-        let probabilities = train::predict(self.tuned, &images, device, 256).await?;
+    /// The validation samples the fine-tuned network gets wrong (given its `probabilities`
+    /// for each), most confident first.
+    fn mistakes(&self, probabilities: &[Vec<f32>]) -> Vec<Mistake> {
         let at = positions(self.samples, self.validation);
         let mut wrong: Vec<Mistake> = self
             .validation
             .iter()
-            .zip(&probabilities)
+            .zip(probabilities)
             .zip(at)
             .filter_map(|((s, p), sample)| {
                 let predicted = train::argmax(p);
@@ -203,6 +204,6 @@ impl Look<'_> {
             })
             .collect();
         wrong.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
-        Ok(wrong)
+        wrong
     }
 }
