@@ -5,6 +5,7 @@ use std::process::Command;
 
 use common::mnist_subset;
 use digit_transfer::data::{self, Split};
+use digit_transfer::transfer::Settings;
 use serde_json::Value;
 
 fn cli(args: &[&str]) -> (bool, String, String) {
@@ -543,48 +544,100 @@ fn finetune_refuses_bad_sample_files_and_settings_with_the_reason() {
     );
 }
 
-/// `sweep`: every domain, shot count and seed for each setting, in a table ordered by mean
-/// target accuracy, with forgetting in adapt mode only.
+/// `sweep`: every domain (real handwriting too, from an optical-digits file), shot count and
+/// seed for each setting, a report ordered by mean target accuracy with forgetting in adapt
+/// mode only, and the choice as JSON.
 #[test]
-fn sweep_writes_a_table_of_settings_over_domains_shots_and_seeds() {
+fn sweep_writes_a_report_of_settings_over_domains_shots_and_seeds() {
     let dir = tempfile::tempdir().unwrap();
-    let (table, runs) = (dir.path().join("t.md"), dir.path().join("t.json"));
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    // Twenty optical digits, two of each class: a short vertical bar with its class as width.
+    let lines: Vec<String> = (0..20)
+        .map(|i| {
+            let label = i % 10;
+            let mut grid: Vec<String> = (0..64)
+                .map(|p| if p % 8 <= label % 4 + 2 { "12" } else { "0" }.to_string())
+                .collect();
+            grid.push(label.to_string());
+            grid.join(",")
+        })
+        .collect();
+    std::fs::write(path("digits.csv"), lines.join("\n")).unwrap();
     let (ok, stdout, stderr) = cli(&[
         "sweep",
         "--weights",
         MLP,
         "--shots",
-        "2",
+        "1",
         "--seeds",
+        "1",
+        "--rounds",
         "1",
         "--variations",
         "1",
         "--test-per-class",
         "5",
+        "--optical-digits",
+        &path("digits.csv"),
         "--out",
-        table.to_str().unwrap(),
+        &path("t.md"),
         "--json",
-        runs.to_str().unwrap(),
+        &path("t.json"),
+        "--runs",
+        &path("runs.json"),
     ]);
     assert!(ok, "{stderr}");
-    assert!(stdout.contains("(6 runs"), "{stdout}");
-    let text = std::fs::read_to_string(&table).unwrap();
+    assert!(stdout.contains("(8 runs in 1 rounds"), "{stdout}");
+    let text = std::fs::read_to_string(path("t.md")).unwrap();
     assert!(
-        text.contains("| setting | mean accuracy | forgetting (adapt) | typeset digits, 2 | transposed MNIST, 2 | drawn symbols (new task), 2 |"),
+        text.contains("| setting | mean accuracy | typeset digits | transposed MNIST | drawn symbols (new task) | UCI handwriting | forgetting (adapt) | images trained (most shots) | s a run (most shots) |"),
         "{text}"
     );
+    for heading in [
+        "## The choice",
+        "## Targets",
+        "### UCI handwriting: target accuracy",
+    ] {
+        assert!(text.contains(heading), "{heading}: {text}");
+    }
     let rows: Vec<&str> = text
         .lines()
-        .filter(|l| l.starts_with("| base") || l.starts_with("| strategy head"))
+        .filter(|l| l.starts_with("| base |") || l.starts_with("| strategy head |"))
         .collect();
-    assert_eq!(rows.len(), 2, "{text}");
-    let runs: Value = serde_json::from_str(&std::fs::read_to_string(&runs).unwrap()).unwrap();
-    let outcomes = runs["outcomes"].as_array().unwrap();
-    assert_eq!(outcomes.len(), 6);
+    // Once in the summary, once per domain.
+    assert_eq!(rows.len(), 2 * 5, "{text}");
+    let choice: Value =
+        serde_json::from_str(&std::fs::read_to_string(path("t.json")).unwrap()).unwrap();
+    let round = &choice["rounds"][0];
+    let variants = round["variants"].as_array().unwrap();
+    assert_eq!(variants.len(), 2);
+    let chosen = round["chosen"].as_str().unwrap();
+    let settings = &variants.iter().find(|v| v["name"] == chosen).unwrap()["settings"];
+    assert_eq!(&choice["chosen"], settings);
+    let runs: Value =
+        serde_json::from_str(&std::fs::read_to_string(path("runs.json")).unwrap()).unwrap();
+    let outcomes = runs[0]["outcomes"].as_array().unwrap();
+    assert_eq!(outcomes.len(), 8);
     for o in outcomes {
         let accuracy = o["accuracy"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&accuracy), "{o}");
         let adapt = o["domain"] != "drawn symbols (new task)";
         assert_eq!(o["forgetting"].is_number(), adapt, "{o}");
     }
+}
+
+/// The defaults of the page and the CLI (`Settings::default`, which both read) are the ones
+/// the committed sweep chose.
+#[test]
+fn the_default_settings_are_the_sweeps_choice() {
+    let text = std::fs::read_to_string("docs/transfer.json").unwrap();
+    let sweep: Value = serde_json::from_str(&text).unwrap();
+    let chosen: Settings = serde_json::from_value(sweep["chosen"].clone()).unwrap();
+    assert_eq!(chosen, Settings::default());
+    let report = std::fs::read_to_string("docs/TRANSFER.md").unwrap();
+    let shown = serde_json::to_string_pretty(&Settings::default()).unwrap();
+    assert!(
+        report.contains(&shown),
+        "docs/TRANSFER.md does not show {shown}"
+    );
 }

@@ -450,9 +450,10 @@ async fn auto_times_both_devices_and_picks_the_faster() {
 /// file sizes, the settings form with its messages, and the best of compared runs.
 #[wasm_bindgen_test]
 fn task_rules_are_answered_in_rust() {
+    use digit_transfer::transfer::Settings;
     use digit_transfer::web::task::{
         architectures, auto_batch_size, best_run, check_file_size, check_fine_tune,
-        check_new_class, digit_classes, is_digit_task, strategies,
+        check_new_class, default_settings, digit_classes, is_digit_task, strategies,
     };
 
     let digits = digit_classes();
@@ -504,6 +505,15 @@ fn task_rules_are_answered_in_rust() {
         js(&form)
     };
     let two = vec!["A".to_string(), "B".to_string()];
+    // The page's form starts from the defaults, and they come back unchanged as a run's.
+    let defaults = json(&ok(default_settings()));
+    assert_eq!(defaults, serde_json::to_value(Settings::default()).unwrap());
+    let as_form = ok(check_fine_tune(
+        js(&defaults),
+        digits.clone(),
+        &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    ));
+    assert_eq!(json(&as_form), defaults);
     let settings = json(&ok(check_fine_tune(
         form(serde_json::json!({})),
         two.clone(),

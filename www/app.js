@@ -8,7 +8,7 @@ import { $, busy, errorText, say, state } from "./page.js";
 import { pad, predict, useModel } from "./prediction.js";
 import { addClass, deleteAllSamples, labelByKey, loadTask, renderSamples, setMode, warnIfMemoryOnly } from "./gallery.js";
 import { exportSamples, exportWeights, importSamples, loadWeights, resetWeights } from "./files.js";
-import { restoreSettings, saveSettings } from "./settings.js";
+import { resetSettings, restoreSettings, saveSettings } from "./settings.js";
 import { startTrainer } from "./device.js";
 import { fineTune, stopTraining } from "./training.js";
 import { clearResults } from "./results.js";
@@ -85,6 +85,7 @@ function wireTraining() {
     store.put("device", $("device").value).catch(() => {});
   });
   $("settings").addEventListener("change", saveSettings);
+  $("default-settings").addEventListener("click", resetSettings);
   $("train").addEventListener("click", () => fineTune());
   $("compare").addEventListener("click", () => fineTune({ compare: true }));
   $("stop").addEventListener("click", stopTraining);
@@ -127,6 +128,8 @@ async function start() {
   wireTraining();
   await init();
   state.tasks.adapt.classes = digit_classes();
+  // The form has the defaults even when what this browser kept cannot be read.
+  restoreSettings();
   await restore();
   $("arch").value = state.arch;
   renderSamples();

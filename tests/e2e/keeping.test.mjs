@@ -1,8 +1,9 @@
 // Nothing lost, nothing refused that a person would expect to work: the page open in two tabs,
-// adapting only some digits, the default settings on the smallest set, and a window where the
-// page may store nothing. Run: node --test tests/e2e/  (after `trunk build --release --offline`).
+// adapting only some digits, the default settings (the sweep's choice) on the smallest set, and
+// a window where the page may store nothing. Run: node --test tests/e2e/  (after `trunk build --release --offline`).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
 import {
   drawImage, drawStroke, fineTune, heldOutDigits, launch, open, predicted, screenshot, serve, setSettings, summary,
 } from "./harness.mjs";
@@ -53,6 +54,42 @@ test("two tabs: samples labelled in both are all kept, and a deletion shows in t
     await second.reload();
     await second.waitForSelector("body[data-ready=true]");
     assert.match(await count(second), /^3 samples/);
+    assert.deepEqual(watch.errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+/** The settings form as the page would hand it to a run (numbers, batch size null for auto). */
+const form = (page) => page.evaluate(() => {
+  const data = new FormData(document.querySelector("#settings"));
+  const number = (name) => (data.get(name) === "" ? null : Number(data.get(name)));
+  return {
+    strategy: data.get("strategy"), epochs: number("epochs"), batch_size: number("batch_size"),
+    learning_rate: number("learning_rate"), weight_decay: number("weight_decay"), augment: data.get("augment") === "on",
+    validation_split: number("validation_split"), patience: number("patience"), rehearsal: number("rehearsal"),
+  };
+});
+const kept = (page) => page.evaluate(async () => (await import(new URL("www/store.js", document.baseURI))).get("settings"));
+
+test("the form starts from the settings the sweep chose, keeps only what a person changed, and Defaults goes back", { timeout: 600_000 }, async () => {
+  const { chosen } = JSON.parse(await readFile(new URL("../../docs/transfer.json", import.meta.url), "utf8"));
+  const { seed, ...expected } = chosen;
+  const browser = await launch();
+  try {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+    const { page, watch } = await open(context, server.origin);
+    assert.deepEqual(await form(page), expected);
+    await page.fill("#settings [name=epochs]", String(expected.epochs + 7));
+    await page.locator("#settings [name=epochs]").blur();
+    await page.waitForFunction(async () => (await (await import(new URL("www/store.js", document.baseURI))).get("settings"))?.epochs !== undefined);
+    assert.deepEqual(await kept(page), { epochs: expected.epochs + 7 });
+    await page.reload();
+    await page.waitForSelector("body[data-ready=true]", { timeout: 120_000 });
+    assert.deepEqual(await form(page), { ...expected, epochs: expected.epochs + 7 });
+    await page.click("#default-settings");
+    assert.deepEqual(await form(page), expected);
+    await page.waitForFunction(async () => Object.keys((await (await import(new URL("www/store.js", document.baseURI))).get("settings")) ?? {}).length === 0);
     assert.deepEqual(watch.errors, []);
   } finally {
     await browser.close();

