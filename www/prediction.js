@@ -35,8 +35,12 @@ async function showSeen(image, best) {
 }
 
 let predicting = Promise.resolve();
-/** Predict the drawing (queued: one prediction at a time, in stroke order). */
+let queued = 0;
+/** Predict the drawing (queued: one prediction at a time, in stroke order). The bars are
+ * `aria-busy` until the last queued prediction is shown, so nobody reads a stale answer. */
 export function predict() {
+  queued += 1;
+  $("bars").setAttribute("aria-busy", "true");
   predicting = predicting.then(async () => {
     if (pad.isEmpty()) {
       paintImage($("seen"), null);
@@ -57,6 +61,9 @@ export function predict() {
     } catch (error) {
       $("guess").textContent = errorText(error);
     }
+  }).finally(() => {
+    queued -= 1;
+    if (queued === 0) $("bars").setAttribute("aria-busy", "false");
   });
   return predicting;
 }

@@ -110,7 +110,11 @@ async function drawImage(image) {
 }
 
 /** The class the page predicts now (the highlighted bar's name). */
-const predicted = () => textOf("#bars li.top .name");
+const predicted = async () => {
+  // The answer to the whole drawing, not to a stroke of it still queued.
+  await session.waitFor(() => document.querySelector("#bars[aria-busy=false] li.top") !== null, { message: "the prediction" });
+  return textOf("#bars li.top .name");
+};
 
 /** Set fields of the settings form as a person would (then `change`, which the page saves). */
 function setSettings(values) {

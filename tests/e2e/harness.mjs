@@ -149,7 +149,8 @@ export async function drawStroke(page, points) {
 
 /** The class the page currently predicts (the highlighted bar's name). */
 export async function predicted(page) {
-  await page.waitForFunction(() => document.querySelector("#bars li.top") !== null, null, { timeout: 60_000 });
+  // The answer to the whole drawing, not to a stroke of it still queued.
+  await page.waitForFunction(() => document.querySelector("#bars[aria-busy=false] li.top") !== null, null, { timeout: 60_000 });
   return page.textContent("#bars li.top .name");
 }
 
