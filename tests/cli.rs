@@ -415,8 +415,8 @@ fn adapt_mode_reports_forgetting_and_rehearsal_reduces_it() {
         "rehearsal forgets {forgetting_rehearsed}, without it {forgetting}"
     );
 
-    // New task: no rehearsal, no forgetting figure.
-    let (ok, _, stderr) = cli(&[
+    // New task: no digits to keep, so no rehearsal and no forgetting figure, asked or not.
+    let (ok, stdout, stderr) = cli(&[
         "finetune",
         "--weights",
         MLP,
@@ -428,11 +428,16 @@ fn adapt_mode_reports_forgetting_and_rehearsal_reduces_it() {
         "a,b,c,d,e,f,g,h,i,j",
         "--rehearsal",
         "4",
+        "--epochs",
+        "2",
         "--out",
         out,
+        "--json",
     ]);
-    assert!(!ok);
-    assert!(stderr.contains("adapt mode"), "{stderr}");
+    assert!(ok, "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["config"]["rehearsal"], 0, "{report}");
+    assert!(report["forgetting"].is_null(), "{report}");
 }
 
 #[test]

@@ -865,8 +865,10 @@ fn a_new_task_leaves_out_the_mnist_digits_it_is_given() {
     let samples = round_or_straight(Split::Train, 4);
     let classes = names(&["round", "straight"]);
     let digits = mnist_subset(Split::Train, 5);
+    // Rehearsal asked for, as the defaults may: a new head has no digits to keep, so none.
     let settings = transfer::Settings {
         epochs: 2,
+        rehearsal: 8,
         ..Default::default()
     };
     let request = transfer::FineTuneRequest {
@@ -886,5 +888,6 @@ fn a_new_task_leaves_out_the_mnist_digits_it_is_given() {
     let tuned = block_on(transfer::fine_tune(request, &device, &mut Silent)).unwrap();
     assert!(tuned.report.new_head);
     assert_eq!(tuned.report.kept_samples, 0);
+    assert_eq!(tuned.report.config.rehearsal, 0);
     assert_eq!(tuned.report.forgetting, None);
 }

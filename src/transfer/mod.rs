@@ -127,10 +127,6 @@ pub enum TransferError {
         "the checkpoint to go on from does not fit this run ({0}); start the run again instead"
     )]
     BadCheckpoint(String),
-    #[error(
-        "rehearsal mixes in MNIST digits, so it needs the pretrained classes (adapt mode), not a new head"
-    )]
-    RehearsalNeedsDigits,
     #[error("{0}")]
     Train(#[from] TrainError),
 }
@@ -175,13 +171,10 @@ impl Task<'_> {
 }
 
 /// Everything that can be refused before a run starts, with the run's own messages: the
-/// settings, the task, and rehearsal only where there are digits to rehearse (`adapt`).
+/// settings and the task (`adapt`: the pretrained digits, where a class may be left empty).
 pub fn check_run(task: Task<'_>, settings: &Settings, adapt: bool) -> Result<(), TransferError> {
     settings.check()?;
     task.check(adapt)?;
-    if settings.rehearsal > 0 && !adapt {
-        return Err(TransferError::RehearsalNeedsDigits);
-    }
     Ok(())
 }
 
@@ -395,6 +388,18 @@ fn plan(request: FineTuneRequest<'_>, device: &Device) -> Result<Plan, TransferE
     } = request;
     let adapt = task.class_names == info.class_names.as_slice();
     check_run(task, settings, adapt)?;
+    // Rehearsal mixes in MNIST digits: it keeps the pretrained digits while adapting them, and
+    // a new head has no digits to keep, so it trains without (as the page's form shows).
+    let without;
+    let settings = if adapt || settings.rehearsal == 0 {
+        settings
+    } else {
+        without = Settings {
+            rehearsal: 0,
+            ..settings.clone()
+        };
+        &without
+    };
     let mut samples = split::training_samples(task, settings, source.rehearsal, adapt)?;
     let (start, info) = starting_point(
         pretrained,

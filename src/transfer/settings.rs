@@ -46,7 +46,7 @@ impl Default for Settings {
             augment: false,
             validation_split: 0.2,
             patience: 5,
-            rehearsal: 0,
+            rehearsal: 16,
             seed: 1,
         }
     }

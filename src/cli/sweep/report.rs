@@ -83,6 +83,19 @@ impl Sweep<'_> {
                 base.accuracy
             );
         }
+        let converged = last
+            .chosen
+            .as_ref()
+            .is_none_or(|c| c.settings == last.base);
+        if !converged {
+            let _ = writeln!(
+                out,
+                "\nThe search stopped at its limit of {} rounds (`--rounds`) with a better \
+                 neighbour than the last base: the choice is that neighbour, and a rerun from it \
+                 goes on climbing.",
+                args.rounds
+            );
+        }
         out.push('\n');
         out += &self.targets(last);
         let _ = writeln!(
