@@ -410,7 +410,10 @@ fn fine_tuning_on_typeset_digits_beats_zero_shot_and_scratch() {
         &device,
     ));
     // Measured: zero-shot 0.993 (2 of 300 wrong), head-only 1.000; scratch far lower.
-    assert!(head > zero_shot, "head-only {head} vs zero-shot {zero_shot}");
+    assert!(
+        head > zero_shot,
+        "head-only {head} vs zero-shot {zero_shot}"
+    );
     assert!(
         head > scratch + 0.15,
         "head-only {head} vs scratch {scratch}"

@@ -37,10 +37,10 @@ pub const FULL_BACKBONE_LR_SCALE: f64 = 0.1;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Strategy {
-    /// Freeze the backbone; train only the head.
+    /// Freeze the backbone; train only the head (the default: `Settings::default`).
+    #[default]
     Head,
     /// Train everything, the backbone at [`FULL_BACKBONE_LR_SCALE`] × the learning rate.
-    #[default]
     Full,
     /// Fresh weights of the same architecture, everything trained: what transfer is measured against.
     Scratch,

@@ -35,10 +35,13 @@ pub struct Settings {
     pub seed: u64,
 }
 
+/// The sweep's choice (docs/TRANSFER.md, `scripts/sweep.sh`): of the settings tried, the most
+/// accurate over four target domains at 1–10 samples a class that forgets at most 0.5 point
+/// of held-out MNIST in adapt mode. A test pins these to docs/transfer.json.
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            strategy: Strategy::Full,
+            strategy: Strategy::Head,
             epochs: 30,
             batch_size: None,
             learning_rate: 1e-3,
@@ -46,7 +49,7 @@ impl Default for Settings {
             augment: false,
             validation_split: 0.2,
             patience: 5,
-            rehearsal: 16,
+            rehearsal: 8,
             seed: 1,
         }
     }

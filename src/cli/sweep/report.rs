@@ -83,10 +83,7 @@ impl Sweep<'_> {
                 base.accuracy
             );
         }
-        let converged = last
-            .chosen
-            .as_ref()
-            .is_none_or(|c| c.settings == last.base);
+        let converged = last.chosen.as_ref().is_none_or(|c| c.settings == last.base);
         if !converged {
             let _ = writeln!(
                 out,
