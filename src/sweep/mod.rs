@@ -15,7 +15,7 @@ use rand::seq::SliceRandom;
 use serde::Serialize;
 
 pub use domain::{Domain, DomainError, domains, handwriting, optical_digits, transposed};
-pub use table::{Summary, detail_table, summarise, summary_table};
+pub use table::{Summary, detail_table, mean_accuracy, summarise, summary_table};
 
 use crate::data::first_per_class;
 use crate::model::Classifier;

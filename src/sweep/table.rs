@@ -27,6 +27,26 @@ fn mean_and_spread(values: &[f64]) -> Option<(f64, f64)> {
     Some((m, variance.sqrt()))
 }
 
+/// The target accuracies of the runs of `variant` on `domain`, at `shots` a class or any.
+fn accuracies(outcomes: &[Outcome], variant: &str, domain: &str, shots: Option<usize>) -> Vec<f64> {
+    outcomes
+        .iter()
+        .filter(|o| o.variant == variant && o.domain == domain)
+        .filter(|o| shots.is_none_or(|n| o.shots == n))
+        .map(|o| o.accuracy)
+        .collect()
+}
+
+/// The mean target accuracy of `variant` on `domain`, at `shots` a class or any.
+pub fn mean_accuracy(
+    outcomes: &[Outcome],
+    variant: &str,
+    domain: &str,
+    shots: Option<usize>,
+) -> Option<f64> {
+    mean(accuracies(outcomes, variant, domain, shots).into_iter())
+}
+
 /// The summary of the runs of the setting named `name`.
 pub fn summarise(outcomes: &[Outcome], name: &str) -> Summary {
     let runs: Vec<&Outcome> = outcomes.iter().filter(|o| o.variant == name).collect();
@@ -81,12 +101,7 @@ pub fn summary_table(outcomes: &[Outcome], domains: &[&str]) -> String {
     for (name, summary) in by_accuracy(outcomes) {
         out += &format!("| {name} | {:.3} |", summary.accuracy);
         for domain in domains {
-            let figure = mean(
-                outcomes
-                    .iter()
-                    .filter(|o| o.variant == name && o.domain == *domain)
-                    .map(|o| o.accuracy),
-            );
+            let figure = mean_accuracy(outcomes, name, domain, None);
             out += &figure.map_or(" – |".into(), |m| format!(" {m:.3} |"));
         }
         let forgot = summary
@@ -113,11 +128,7 @@ pub fn detail_table(outcomes: &[Outcome], domain: &str, shots: &[usize]) -> Stri
     for (name, _) in by_accuracy(outcomes) {
         out += &format!("| {name} |");
         for &n in shots {
-            let values: Vec<f64> = outcomes
-                .iter()
-                .filter(|o| o.variant == name && o.domain == domain && o.shots == n)
-                .map(|o| o.accuracy)
-                .collect();
+            let values = accuracies(outcomes, name, domain, Some(n));
             out += &match mean_and_spread(&values) {
                 Some((m, s)) => format!(" {m:.3} ± {s:.3} |"),
                 None => " – |".into(),

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use digit_transfer::sweep::{self, MAX_FORGETTING, MAX_IMAGES, Outcome};
+use digit_transfer::sweep::{self, MAX_FORGETTING, MAX_IMAGES};
 use digit_transfer::transfer::Strategy;
 
 use super::{Round, Sweep};
@@ -10,16 +10,6 @@ use super::{Round, Sweep};
 /// The domains the targets are read from.
 const TYPESET: &str = "typeset digits";
 const SYMBOLS: &str = "drawn symbols (new task)";
-
-/// Mean target accuracy of `variant` on `domain` at `shots`.
-fn figure(outcomes: &[Outcome], variant: &str, domain: &str, shots: usize) -> Option<f64> {
-    let values: Vec<f64> = outcomes
-        .iter()
-        .filter(|o| o.variant == variant && o.domain == domain && o.shots == shots)
-        .map(|o| o.accuracy)
-        .collect();
-    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
-}
 
 fn or_dash(value: Option<f64>, show: impl Fn(f64) -> String) -> String {
     value.map_or("–".into(), show)
@@ -136,7 +126,7 @@ impl Sweep<'_> {
         let _ = writeln!(
             out,
             "| typeset digits, 5 a class | {} | ≥ 0.995 |",
-            or_dash(figure(o, "base", TYPESET, 5), three)
+            or_dash(sweep::mean_accuracy(o, "base", TYPESET, Some(5)), three)
         );
         let _ = writeln!(
             out,
@@ -151,8 +141,8 @@ impl Sweep<'_> {
         let _ = writeln!(
             out,
             "| new 3-class task of drawn symbols, 5 a class: transfer vs scratch | {} vs {} | transfer ≥ scratch |",
-            or_dash(figure(o, "base", SYMBOLS, 5), three),
-            or_dash(figure(o, scratch, SYMBOLS, 5), three)
+            or_dash(sweep::mean_accuracy(o, "base", SYMBOLS, Some(5)), three),
+            or_dash(sweep::mean_accuracy(o, scratch, SYMBOLS, Some(5)), three)
         );
         let _ = writeln!(
             out,
