@@ -6,7 +6,8 @@ use digit_transfer::data::Split;
 use digit_transfer::device::{self, DeviceKind};
 use digit_transfer::model::{Architecture, Classifier};
 use digit_transfer::train::{
-    self, BatchProgress, Control, EpochSummary, Observer, Silent, TrainConfig, TrainError,
+    self, BackboneMode, BatchProgress, Control, EpochSummary, Observer, Silent, TrainConfig,
+    TrainError, TrainSets,
 };
 use futures::executor::block_on;
 
@@ -276,4 +277,58 @@ fn diverging_training_is_stopped_with_a_message() {
     .unwrap_err();
     assert!(matches!(err, TrainError::Diverged { .. }), "{err:?}");
     assert!(err.to_string().contains("lower learning rate"), "{err}");
+}
+
+/// Head-only training on cached features, rehearsal included, learns what the whole network
+/// learns with its backbone all but still (a rate of 1e-12 of the head's; zero is refused):
+/// the same digits drawn, the same losses,
+/// whether the source digits' features are all computed first (a small source) or each
+/// batch's few as drawn (a large one).
+#[test]
+fn a_frozen_backbone_with_rehearsal_trains_as_the_whole_network_held_still() {
+    let device = device::cpu();
+    let samples = mnist_subset(Split::Train, 3);
+    let validation = mnist_subset(Split::HeldOut, 1);
+    let source = mnist_subset(Split::Train, 12);
+    device.seed(4);
+    let model = Classifier::new(Architecture::Cnn, 10, &device);
+    let frozen = TrainConfig {
+        epochs: 3,
+        batch_size: 8,
+        learning_rate: 0.01,
+        seed: 4,
+        rehearsal: 4,
+        backbone: BackboneMode::Frozen,
+        ..TrainConfig::default()
+    };
+    let still = TrainConfig {
+        backbone: BackboneMode::Train { lr_scale: 1e-12 },
+        ..frozen.clone()
+    };
+    // 3 epochs × 4 batches × 4 digits: 48 draws, fewer than the 120 source digits, more
+    // than 40 of them.
+    for source in [&source[..], &source[..40]] {
+        let run = |config: &TrainConfig| {
+            let sets = TrainSets {
+                train: &samples,
+                validation: &validation,
+                rehearsal: source,
+            };
+            let outcome = block_on(train::fit(&model, sets, config, &device, &mut Silent));
+            outcome.unwrap().history
+        };
+        let (cached, whole) = (run(&frozen), run(&still));
+        assert_eq!(cached.len(), 3);
+        for (a, b) in cached.iter().zip(&whole) {
+            assert!(
+                (a.loss - b.loss).abs() < 1e-4,
+                "{} source: {a:?} vs {b:?}",
+                source.len()
+            );
+            assert_eq!(a.accuracy, b.accuracy);
+            let (va, vb) = (a.val_loss.unwrap(), b.val_loss.unwrap());
+            assert!((va - vb).abs() < 1e-4, "{va} vs {vb}");
+        }
+        assert!(cached[2].loss < cached[0].loss, "{cached:?}");
+    }
 }

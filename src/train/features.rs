@@ -1,5 +1,8 @@
 //! A frozen backbone's features, computed once before the first epoch: every epoch after that
-//! only runs the head, which is what makes head-only fine-tuning fast.
+//! only runs the head, which is what makes head-only fine-tuning fast. Rehearsed source
+//! digits are drawn per batch as in a full run; their features come from the same cache when
+//! the source is smaller than the draws a run makes, else each batch's few go through the
+//! frozen backbone.
 
 use burn::prelude::*;
 use rand::RngExt;
@@ -24,6 +27,21 @@ pub(super) struct FeatureCache {
     n: usize,
     /// Validation features and labels.
     validation: Option<(Tensor<2>, Tensor<1, Int>)>,
+    /// Every rehearsal source digit's features (`[source, features]`), when that is less
+    /// work than the digits a run draws.
+    source: Option<Tensor<2>>,
+    /// The frozen network (for source digits drawn without `source`), and its device.
+    model: Classifier,
+    device: Device,
+}
+
+/// What a run's cache is built from.
+pub(super) struct CacheSets<'a> {
+    pub samples: &'a [Sample],
+    pub validation: &'a [Sample],
+    /// The rehearsal source, and how many of its digits the run draws at most.
+    pub source: &'a [Sample],
+    pub draws: usize,
 }
 
 /// Features of `images` through `model`'s backbone (no gradients), in chunks.
@@ -44,15 +62,26 @@ fn features<'a>(
     Tensor::cat(chunks, 0)
 }
 
+fn rows_tensor(rows: &[usize], device: &Device) -> Tensor<1, Int> {
+    let rows: Vec<i64> = rows.iter().map(|&r| r as i64).collect();
+    let n = rows.len();
+    Tensor::from_data(TensorData::new(rows, [n]), device)
+}
+
 impl FeatureCache {
     pub(super) fn new(
         model: &Classifier,
-        samples: &[Sample],
-        validation: &[Sample],
+        sets: CacheSets<'_>,
         augmentation: Option<&Augmentation>,
         rng: &mut StdRng,
         device: &Device,
     ) -> Self {
+        let CacheSets {
+            samples,
+            validation,
+            source,
+            draws,
+        } = sets;
         let model = model.valid();
         let copies = if augmentation.is_some() {
             FROZEN_AUGMENTED_COPIES
@@ -76,17 +105,40 @@ impl FeatureCache {
                 labels_tensor(&labels, device),
             )
         });
+        let source = (!source.is_empty() && source.len() <= draws)
+            .then(|| features(&model, source.iter().map(|s| &s.image), device).autodiff());
         FeatureCache {
             train: Tensor::cat(train, 0).autodiff(),
             copies,
             n: samples.len(),
             validation,
+            source,
+            model,
+            device: device.clone(),
+        }
+    }
+
+    /// The features of the source digits at `drawn` (rehearsal), on `autodiff`.
+    pub(super) fn rehearsed(
+        &self,
+        drawn: &[usize],
+        source: &[Sample],
+        autodiff: &Device,
+    ) -> Tensor<2> {
+        match &self.source {
+            Some(all) => all.clone().select(0, rows_tensor(drawn, autodiff)),
+            None => features(
+                &self.model,
+                drawn.iter().map(|&i| &source[i].image),
+                &self.device,
+            )
+            .autodiff(),
         }
     }
 
     /// The features of the samples at `chunk`, one random copy of each.
     pub(super) fn batch(&self, chunk: &[usize], rng: &mut StdRng, device: &Device) -> Tensor<2> {
-        let rows: Vec<i64> = chunk
+        let rows: Vec<usize> = chunk
             .iter()
             .map(|&i| {
                 let copy = if self.copies > 1 {
@@ -94,11 +146,10 @@ impl FeatureCache {
                 } else {
                     0
                 };
-                (copy * self.n + i) as i64
+                copy * self.n + i
             })
             .collect();
-        let rows = Tensor::<1, Int>::from_data(TensorData::new(rows, [chunk.len()]), device);
-        self.train.clone().select(0, rows)
+        self.train.clone().select(0, rows_tensor(&rows, device))
     }
 
     /// `[loss sum, hits, count]` of `model`'s head on the cached validation features, left on

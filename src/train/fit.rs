@@ -15,13 +15,14 @@ use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 use web_time::Instant;
 
-use super::features::FeatureCache;
+use super::features::{CacheSets, FeatureCache};
 use super::predict::{
     batch_stats, count_hits, cross_entropy, mean_loss_and_accuracy, read, validation_stats,
 };
 use super::{
     BackboneMode, BatchProgress, Control, EpochSummary, Observer, TrainConfig, TrainError,
-    TrainOutcome, TrainSets, check_labels, compose_batch, images_tensor, labels_tensor,
+    TrainOutcome, TrainSets, check_labels, compose_batch, draw_rehearsal, images_tensor,
+    labels_tensor,
 };
 use crate::model::{Classifier, DROPOUT};
 
@@ -199,9 +200,16 @@ impl Epoch<'_, '_> {
         let features = model.architecture().feature_size();
         match self.cache {
             Some(cache) => {
-                let x = cache.batch(chunk, self.rng, self.autodiff);
-                let keep = dropout_mask(chunk.len(), features, self.rng, self.autodiff);
-                let labels: Vec<usize> = chunk.iter().map(|&i| samples[i].label).collect();
+                let mut x = cache.batch(chunk, self.rng, self.autodiff);
+                let mut labels: Vec<usize> = chunk.iter().map(|&i| samples[i].label).collect();
+                let source = self.sets.rehearsal;
+                let drawn = draw_rehearsal(source.len(), self.config.rehearsal, self.rng);
+                if !drawn.is_empty() {
+                    let rehearsed = cache.rehearsed(&drawn, source, self.autodiff);
+                    x = Tensor::cat(vec![x, rehearsed], 0);
+                    labels.extend(drawn.iter().map(|&i| source[i].label));
+                }
+                let keep = dropout_mask(labels.len(), features, self.rng, self.autodiff);
                 (model.head.forward(x * keep), labels)
             }
             None => {
@@ -412,16 +420,16 @@ pub async fn fit_from(
     let mut optimizers: Optimizers = (adam(config), adam(config));
     let mut rng = StdRng::seed_from_u64(config.seed);
     // A frozen backbone gives the same features every epoch (for each distorted copy): compute
-    // them once. Rehearsal draws fresh source digits per batch, so it keeps the full path.
-    let cache = (config.backbone == BackboneMode::Frozen && config.rehearsal == 0).then(|| {
-        FeatureCache::new(
-            model,
-            sets.train,
-            sets.validation,
-            config.augmentation.as_ref(),
-            &mut rng,
-            device,
-        )
+    // them once, and those of the rehearsal source when it is smaller than the draws.
+    let batches = sets.train.len().div_ceil(config.batch_size);
+    let cache = (config.backbone == BackboneMode::Frozen).then(|| {
+        let sets = CacheSets {
+            samples: sets.train,
+            validation: sets.validation,
+            source: sets.rehearsal,
+            draws: config.epochs.saturating_sub(done) * batches * config.rehearsal,
+        };
+        FeatureCache::new(model, sets, config.augmentation.as_ref(), &mut rng, device)
     });
     let mut order: Vec<usize> = (0..sets.train.len()).collect();
     let mut history = Vec::with_capacity(config.epochs);

@@ -331,10 +331,21 @@ pub fn compose_batch(
             None => samples[i].clone(),
         })
         .collect();
-    if !source.is_empty() {
-        batch.extend((0..rehearse).map(|_| source[rng.random_range(0..source.len())].clone()));
-    }
+    batch.extend(
+        draw_rehearsal(source.len(), rehearse, rng)
+            .into_iter()
+            .map(|i| source[i].clone()),
+    );
     batch
+}
+
+/// Which of `source` source digits a batch rehearses: `rehearse` at random (none from an
+/// empty source). One function, so a run on cached features draws what a full one would.
+pub(crate) fn draw_rehearsal(source: usize, rehearse: usize, rng: &mut StdRng) -> Vec<usize> {
+    if source == 0 {
+        return Vec::new();
+    }
+    (0..rehearse).map(|_| rng.random_range(0..source)).collect()
 }
 
 #[cfg(test)]
