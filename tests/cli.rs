@@ -273,6 +273,11 @@ fn finetune_a_new_two_class_head_then_eval_it() {
         "--json",
     ]);
     assert_eq!(run["new_head"], true);
+    // A flag left out takes the new task's default, not adapt mode's.
+    assert_eq!(
+        run["config"]["learning_rate"],
+        Settings::new_task().learning_rate
+    );
     assert_eq!(run["class_names"], serde_json::json!(["round", "straight"]));
     assert_eq!(
         run["train_samples"].as_u64().unwrap() + run["validation_samples"].as_u64().unwrap(),
@@ -339,6 +344,10 @@ fn finetune_a_new_two_class_head_then_eval_it() {
     let adapt = adapt_on(&mnist_subset(Split::Train, 3));
     assert_eq!(adapt["new_head"], false);
     assert_eq!(adapt["strategy"], Settings::default().strategy.name());
+    assert_eq!(
+        adapt["config"]["learning_rate"],
+        Settings::default().learning_rate
+    );
     check_report(&adapt["validation"], 10);
 
     // Adapt mode on an IDX pair of only some digits: MNIST digits keep the others.
@@ -592,46 +601,70 @@ fn sweep_writes_a_report_of_settings_over_domains_shots_and_seeds() {
         &path("runs.json"),
     ]);
     assert!(ok, "{stderr}");
-    assert!(stdout.contains("(8 runs in 1 rounds"), "{stdout}");
+    assert!(
+        stdout.contains("(8 runs; adapt: 1 rounds, new_task: 1 rounds;"),
+        "{stdout}"
+    );
     let text = std::fs::read_to_string(path("t.md")).unwrap();
     assert!(
-        text.contains("| setting | mean accuracy | typeset digits | transposed MNIST | drawn symbols (new task) | UCI handwriting | forgetting (adapt) | images trained (most shots) | s a run (most shots) |"),
+        text.contains("| setting | mean accuracy | typeset digits | transposed MNIST | UCI handwriting | forgetting (adapt) | images trained (most shots) | s a run (most shots) |"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "| setting | mean accuracy | drawn symbols (new task) | forgetting (adapt) |"
+        ),
         "{text}"
     );
     for heading in [
         "## The choice",
+        "### Adapting the digits",
+        "### A new task",
         "## Targets",
+        "## Adapting the digits, round 1 (the last)",
+        "## A new task, round 1 (the last)",
         "### UCI handwriting: target accuracy",
+        "### drawn symbols (new task): target accuracy",
     ] {
         assert!(text.contains(heading), "{heading}: {text}");
     }
-    let second = format!(
-        "| {} |",
-        digit_transfer::sweep::variants(&Settings::default())[1].name
-    );
-    let rows: Vec<&str> = text
-        .lines()
-        .filter(|l| l.starts_with("| base |") || l.starts_with(&second))
-        .collect();
-    // Once in the summary, once per domain.
-    assert_eq!(rows.len(), 2 * 5, "{text}");
+    // Each search's tables: the adapt one's, then the new task's.
+    let (adapt_tables, new_tables) = text
+        .split_once("## A new task, round 1")
+        .expect("the new task's tables");
+    for (adapt, tables, domains) in [(true, adapt_tables, 3), (false, new_tables, 1)] {
+        let second = format!(
+            "| {} |",
+            digit_transfer::sweep::variants(&Settings::chosen(adapt), adapt, true)[1].name
+        );
+        for row in ["| base |", second.as_str()] {
+            let rows = tables.lines().filter(|l| l.starts_with(row)).count();
+            // Once in the summary, once per domain.
+            assert_eq!(rows, 1 + domains, "{row}: {text}");
+        }
+    }
     let choice: Value =
         serde_json::from_str(&std::fs::read_to_string(path("t.json")).unwrap()).unwrap();
-    let round = &choice["rounds"][0];
-    let variants = round["variants"].as_array().unwrap();
-    assert_eq!(variants.len(), 2);
-    let chosen = round["chosen"].as_str().unwrap();
-    let settings = &variants.iter().find(|v| v["name"] == chosen).unwrap()["settings"];
-    assert_eq!(&choice["chosen"], settings);
+    for search in ["adapt", "new_task"] {
+        let round = &choice[search]["rounds"][0];
+        let variants = round["variants"].as_array().unwrap();
+        assert_eq!(variants.len(), 2);
+        let chosen = round["chosen"].as_str().unwrap();
+        let settings = &variants.iter().find(|v| v["name"] == chosen).unwrap()["settings"];
+        assert_eq!(&choice[search]["chosen"], settings);
+    }
     let runs: Value =
         serde_json::from_str(&std::fs::read_to_string(path("runs.json")).unwrap()).unwrap();
-    let outcomes = runs[0]["outcomes"].as_array().unwrap();
-    assert_eq!(outcomes.len(), 8);
-    for o in outcomes {
-        let accuracy = o["accuracy"].as_f64().unwrap();
-        assert!((0.0..=1.0).contains(&accuracy), "{o}");
-        let adapt = o["domain"] != "drawn symbols (new task)";
-        assert_eq!(o["forgetting"].is_number(), adapt, "{o}");
+    for (search, count) in [("adapt", 6), ("new_task", 2)] {
+        let outcomes = runs[search][0]["outcomes"].as_array().unwrap();
+        assert_eq!(outcomes.len(), count);
+        for o in outcomes {
+            let accuracy = o["accuracy"].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&accuracy), "{o}");
+            let adapt = o["domain"] != "drawn symbols (new task)";
+            assert_eq!(adapt, search == "adapt", "{o}");
+            assert_eq!(o["forgetting"].is_number(), adapt, "{o}");
+        }
     }
 }
 
@@ -641,12 +674,17 @@ fn sweep_writes_a_report_of_settings_over_domains_shots_and_seeds() {
 fn the_default_settings_are_the_sweeps_choice() {
     let text = std::fs::read_to_string("docs/transfer.json").unwrap();
     let sweep: Value = serde_json::from_str(&text).unwrap();
-    let chosen: Settings = serde_json::from_value(sweep["chosen"].clone()).unwrap();
-    assert_eq!(chosen, Settings::default());
     let report = std::fs::read_to_string("docs/TRANSFER.md").unwrap();
-    let shown = serde_json::to_string_pretty(&Settings::default()).unwrap();
-    assert!(
-        report.contains(&shown),
-        "docs/TRANSFER.md does not show {shown}"
-    );
+    for (search, defaults) in [
+        ("adapt", Settings::default()),
+        ("new_task", Settings::new_task()),
+    ] {
+        let chosen: Settings = serde_json::from_value(sweep[search]["chosen"].clone()).unwrap();
+        assert_eq!(chosen, defaults, "{search}");
+        let shown = serde_json::to_string_pretty(&defaults).unwrap();
+        assert!(
+            report.contains(&shown),
+            "docs/TRANSFER.md does not show {shown}"
+        );
+    }
 }

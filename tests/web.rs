@@ -505,14 +505,20 @@ fn task_rules_are_answered_in_rust() {
         js(&form)
     };
     let two = vec!["A".to_string(), "B".to_string()];
-    // The page's form starts from the defaults, and they come back unchanged as a run's.
-    let defaults = json(&ok(default_settings()));
+    // The page's form starts from the task's defaults, and they come back unchanged as a run's.
     let typed =
         |value: serde_json::Value| -> Settings { serde_json::from_value(value).expect("settings") };
-    assert_eq!(typed(defaults.clone()), Settings::default());
     let all_digits = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-    let as_form = ok(check_fine_tune(js(&defaults), digits.clone(), &all_digits));
-    assert_eq!(typed(json(&as_form)), Settings::default());
+    for (adapt, classes, labels, expected) in [
+        (true, digits.clone(), &all_digits[..], Settings::default()),
+        (false, two.clone(), &[0, 1][..], Settings::new_task()),
+    ] {
+        let defaults = json(&ok(default_settings(adapt)));
+        assert_eq!(typed(defaults.clone()), expected);
+        let as_form = ok(check_fine_tune(js(&defaults), classes, labels));
+        assert_eq!(typed(json(&as_form)), expected);
+    }
+    assert_ne!(Settings::default(), Settings::new_task());
     let settings = json(&ok(check_fine_tune(
         form(serde_json::json!({})),
         two.clone(),

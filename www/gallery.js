@@ -5,6 +5,7 @@ import * as store from "./store.js";
 import { $, busy, errorText, paintImage, say, sentence, state, task } from "./page.js";
 import { pad, useModel } from "./prediction.js";
 import { clearResults } from "./results.js";
+import { showSettings } from "./settings.js";
 
 /** Samples per class of task `t`. */
 export function counts(t = task()) {
@@ -247,6 +248,7 @@ export async function setMode(mode) {
   $("mode-new").setAttribute("aria-pressed", String(mode === "new"));
   $("class-editor").hidden = mode !== "new";
   document.body.dataset.mode = mode;
+  showSettings();
   renderSamples();
   clearResults();
   await useModel();

@@ -1,12 +1,13 @@
-// The fine-tuning settings form: filled from the defaults the wasm exports (chosen by the
-// sweep in docs/TRANSFER.md), read as plain numbers, kept in IndexedDB, restored, and checked
-// by the wasm (`check_fine_tune`) against the task before a run starts.
+// The fine-tuning settings form: filled from the defaults the wasm exports for the mode
+// (chosen by the sweep in docs/TRANSFER.md), read as plain numbers, the fields a person
+// changed kept in IndexedDB and restored, and checked by the wasm (`check_fine_tune`)
+// against the task before a run starts.
 import { check_fine_tune, default_settings } from "../digit-transfer.js";
 import * as store from "./store.js";
 import { $, state } from "./page.js";
 
-/** The form as numbers (`SettingsForm` in Rust); batch size null for auto. */
-export function readSettings() {
+/** The form's fields as numbers (rehearsal as shown, even where hidden). */
+function values() {
   const form = new FormData($("settings"));
   const number = (name) => Number(form.get(name));
   return {
@@ -18,32 +19,53 @@ export function readSettings() {
     augment: form.get("augment") === "on",
     validation_split: number("validation_split"),
     patience: number("patience"),
-    // Rehearsal mixes in MNIST digits: adapt mode only (the field is hidden otherwise).
-    rehearsal: state.mode === "adapt" ? number("rehearsal") : 0,
+    rehearsal: number("rehearsal"),
     seed: 1,
   };
 }
 
-/** Keep only what differs from the defaults, so that a later release's defaults still apply
- * to every field a person left alone. */
-export function saveSettings() {
-  const form = { ...readSettings(), rehearsal: Number(new FormData($("settings")).get("rehearsal")) };
-  const defaults = default_settings();
-  const changed = Object.fromEntries(
-    Object.entries(form).filter(([name, value]) => name !== "seed" && value !== defaults[name]));
+/** The form as numbers (`SettingsForm` in Rust); batch size null for auto. */
+export function readSettings() {
+  // Rehearsal mixes in MNIST digits: adapt mode only (the field is hidden otherwise).
+  return { ...values(), rehearsal: state.mode === "adapt" ? values().rehearsal : 0 };
+}
+
+/** What this browser changed, field by field; every other field takes the defaults of the
+ * mode in use, so a later release's defaults still reach it. */
+let changed = {};
+
+/** The defaults for the mode in use: adapting the digits and a new task differ (the sweep
+ * chose each; a new head has no digits to forget). */
+const defaults = () => default_settings(state.mode === "adapt");
+
+/** Keep the field a person just changed (or forget it, when set back to the default). */
+export function saveSettings(event) {
+  const name = event?.target?.name;
+  if (name && name !== "seed" && name in defaults()) {
+    const value = values()[name];
+    if (value === defaults()[name]) delete changed[name];
+    else changed[name] = value;
+  }
   store.put("settings", changed).catch(() => {});
 }
 
-/** The defaults, then what this browser kept over them (a field it never changed is absent). */
+/** The mode's defaults, then what this browser kept over them. */
 export function restoreSettings(saved) {
-  fill(default_settings());
-  fill(saved);
+  changed = { ...(saved ?? {}) };
+  showSettings();
+}
+
+/** Fill the form for the mode in use (after a change of mode). */
+export function showSettings() {
+  fill(defaults());
+  fill(changed);
 }
 
 /** Back to the defaults, forgetting what was changed. */
 export function resetSettings() {
-  fill(default_settings());
-  saveSettings();
+  changed = {};
+  showSettings();
+  store.put("settings", changed).catch(() => {});
 }
 
 function fill(settings) {

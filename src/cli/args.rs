@@ -62,54 +62,85 @@ pub(super) struct TrainArgs {
     pub seed: u64,
 }
 
-/// A fine-tuning run's settings as flags; each defaults to [`Settings::default`], the choice
-/// of the sweep in docs/TRANSFER.md, as the page's form does.
+/// A fine-tuning run's settings as flags; a flag left out takes the sweep's choice for the
+/// task (`Settings::chosen`: adapting the digits or a new task, docs/TRANSFER.md), as the
+/// page's form does. [`defaults_help`] lists both.
 #[derive(Args)]
 pub(super) struct SettingsArgs {
     /// full: everything trains, the backbone at 0.1 × --lr; head: backbone frozen; scratch: fresh weights.
-    #[arg(long, default_value_t = Settings::default().strategy)]
-    pub strategy: Strategy,
-    #[arg(long, default_value_t = Settings::default().epochs)]
-    pub epochs: usize,
+    #[arg(long)]
+    pub strategy: Option<Strategy>,
+    #[arg(long)]
+    pub epochs: Option<usize>,
     /// Samples per batch [default: 16, or all the training samples when there are fewer].
     #[arg(long)]
     pub batch: Option<usize>,
-    #[arg(long, default_value_t = Settings::default().learning_rate)]
-    pub lr: f64,
-    #[arg(long, default_value_t = Settings::default().weight_decay)]
-    pub weight_decay: f64,
+    #[arg(long)]
+    pub lr: Option<f64>,
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
     /// Train on randomly shifted, rotated, scaled and thickened copies (`--augment false`: not).
-    #[arg(long, default_value_t = Settings::default().augment, num_args = 0..=1,
-          default_missing_value = "true", action = ArgAction::Set)]
-    pub augment: bool,
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", action = ArgAction::Set)]
+    pub augment: Option<bool>,
     /// Fraction of each class held out for validation (metrics, early stopping).
-    #[arg(long, default_value_t = Settings::default().validation_split)]
-    pub val_split: f64,
+    #[arg(long)]
+    pub val_split: Option<f64>,
     /// Stop after this many epochs without a lower validation loss (0: never stop early).
-    #[arg(long, default_value_t = Settings::default().patience)]
-    pub patience: usize,
+    #[arg(long)]
+    pub patience: Option<usize>,
     /// Mix this many MNIST training digits into every batch (adapt mode only), against forgetting.
-    #[arg(long, default_value_t = Settings::default().rehearsal)]
-    pub rehearsal: usize,
-    #[arg(long, default_value_t = Settings::default().seed)]
-    pub seed: u64,
+    #[arg(long)]
+    pub rehearsal: Option<usize>,
+    #[arg(long)]
+    pub seed: Option<u64>,
 }
 
 impl SettingsArgs {
-    pub fn settings(&self) -> Settings {
+    /// The flags given, over the defaults for the task (`adapt`ing the pretrained digits or not).
+    pub fn settings(&self, adapt: bool) -> Settings {
+        let d = Settings::chosen(adapt);
         Settings {
-            strategy: self.strategy,
-            epochs: self.epochs,
-            batch_size: self.batch.or(Settings::default().batch_size),
-            learning_rate: self.lr,
-            weight_decay: self.weight_decay,
-            augment: self.augment,
-            validation_split: self.val_split,
-            patience: self.patience,
-            rehearsal: self.rehearsal,
-            seed: self.seed,
+            strategy: self.strategy.unwrap_or(d.strategy),
+            epochs: self.epochs.unwrap_or(d.epochs),
+            batch_size: self.batch.or(d.batch_size),
+            learning_rate: self.lr.unwrap_or(d.learning_rate),
+            weight_decay: self.weight_decay.unwrap_or(d.weight_decay),
+            augment: self.augment.unwrap_or(d.augment),
+            validation_split: self.val_split.unwrap_or(d.validation_split),
+            patience: self.patience.unwrap_or(d.patience),
+            rehearsal: self.rehearsal.unwrap_or(d.rehearsal),
+            seed: self.seed.unwrap_or(d.seed),
         }
     }
+}
+
+/// The defaults of the settings flags for each task, as flags (for `finetune --help`).
+pub(super) fn defaults_help() -> String {
+    let flags = |s: &Settings| {
+        // No flag for an automatic batch size: its own help says what that is.
+        let batch = s
+            .batch_size
+            .map_or(String::new(), |b| format!(" --batch {b}"));
+        format!(
+            "--strategy {} --epochs {}{batch} --lr {} --weight-decay {} --augment {} \
+             --val-split {} --patience {} --rehearsal {} --seed {}",
+            s.strategy,
+            s.epochs,
+            s.learning_rate,
+            s.weight_decay,
+            s.augment,
+            s.validation_split,
+            s.patience,
+            s.rehearsal,
+            s.seed
+        )
+    };
+    format!(
+        "Defaults (the sweep's choice, docs/TRANSFER.md; a new head has no digits to forget):\n  \
+         adapting the digits: {}\n  a new task:          {}",
+        flags(&Settings::default()),
+        flags(&Settings::new_task())
+    )
 }
 
 /// Where to compute, and how to report.
@@ -135,24 +166,41 @@ mod tests {
         settings: SettingsArgs,
     }
 
-    fn settings(flags: &[&str]) -> Settings {
+    fn settings(flags: &[&str], adapt: bool) -> Settings {
         let args = std::iter::once("finetune").chain(flags.iter().copied());
         match Flags::try_parse_from(args) {
-            Ok(flags) => flags.settings.settings(),
+            Ok(flags) => flags.settings.settings(adapt),
             Err(error) => panic!("{error}"),
         }
     }
 
-    /// No flag: the settings the page starts from (one source, `Settings::default`).
+    /// No flag: the settings the page starts from for the task (one source, `Settings::chosen`).
     #[test]
     fn fine_tuning_flags_default_to_the_chosen_settings() {
-        assert_eq!(settings(&[]), Settings::default());
-        assert!(settings(&["--augment"]).augment);
-        assert!(!settings(&["--augment", "false"]).augment);
-        let changed = settings(&["--lr", "0.5", "--epochs", "3", "--batch", "4"]);
+        assert_eq!(settings(&[], true), Settings::default());
+        assert_eq!(settings(&[], false), Settings::new_task());
+        assert!(settings(&["--augment"], true).augment);
+        assert!(!settings(&["--augment", "false"], true).augment);
+        let changed = settings(&["--lr", "0.5", "--epochs", "3", "--batch", "4"], false);
         assert_eq!(
             (changed.learning_rate, changed.epochs, changed.batch_size),
             (0.5, 3, Some(4))
         );
+        assert_eq!(changed.rehearsal, Settings::new_task().rehearsal);
+    }
+
+    /// The help lists both sets as flags that parse back to them.
+    #[test]
+    fn the_help_shows_each_tasks_defaults_as_flags() {
+        let help = defaults_help();
+        for (label, adapt) in [("adapting the digits:", true), ("a new task:", false)] {
+            let line = help
+                .lines()
+                .find_map(|l| l.trim().strip_prefix(label))
+                .unwrap_or_else(|| panic!("{label} {help}"));
+            let flags: Vec<&str> = line.split_whitespace().collect();
+            // Parsed for the other task, the flags still give this task's defaults.
+            assert_eq!(settings(&flags, !adapt), Settings::chosen(adapt), "{line}");
+        }
     }
 }

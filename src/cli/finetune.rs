@@ -89,7 +89,8 @@ pub(super) async fn run(args: FinetuneArgs) -> Result<()> {
     let selected = super::open_device(args.common.device).await?;
     let (pretrained, info) = super::load_weights(&args.weights, None, &selected.device)?;
     let (samples, class_names) = args.task(&info)?;
-    let (rehearsal, held_out) = args.source_digits(class_names == info.class_names)?;
+    let adapt = class_names == info.class_names;
+    let (rehearsal, held_out) = args.source_digits(adapt)?;
     let mut observer = Bar::new(args.common.json);
     let request = FineTuneRequest {
         pretrained: &pretrained,
@@ -98,7 +99,7 @@ pub(super) async fn run(args: FinetuneArgs) -> Result<()> {
             class_names: &class_names,
             samples: &samples,
         },
-        settings: &args.settings.settings(),
+        settings: &args.settings.settings(adapt),
         source: SourceDigits {
             rehearsal: &rehearsal,
             held_out: &held_out,

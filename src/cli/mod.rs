@@ -48,6 +48,7 @@ enum Command {
     /// Measure weights on labelled digits (default data: the held-out split).
     Eval(eval::EvalArgs),
     /// Fine-tune pretrained weights on a small labelled set (a samples file or an IDX pair).
+    #[command(after_help = args::defaults_help())]
     Finetune(finetune::FinetuneArgs),
     /// Convert weights between burnpack and safetensors (PyTorch names and layouts).
     Export(files::ExportArgs),

@@ -40,8 +40,53 @@ pub struct Variant {
 
 /// `base`, then each factor changed on its own: strategy, learning rate (÷3, ×3), epochs
 /// (½, ×2), patience (off, ×2), batch size, augmentation, weight decay and rehearsal (each
-/// turned on when off, else off or halved and ×2 or ×10).
-pub fn variants(base: &Settings) -> Vec<Variant> {
+/// turned on when off, else off or halved and ×2 or ×10; `adapt` only, as a new task has no
+/// digits to rehearse). With `joint`, also the corners of [`corners`].
+pub fn variants(base: &Settings, adapt: bool, joint: bool) -> Vec<Variant> {
+    let mut out = one_factor(base, adapt);
+    if joint {
+        for corner in corners(base, adapt) {
+            if !out.iter().any(|v| v.settings == corner.settings) {
+                out.push(corner);
+            }
+        }
+    }
+    out
+}
+
+/// The factors that trade accuracy against forgetting, changed together: strategy (head,
+/// full) × learning rate (×1, ×3) × rehearsal (×1, ×4; `adapt` only). One factor at a time
+/// cannot find a higher learning rate that more rehearsal keeps within the bound.
+pub fn corners(base: &Settings, adapt: bool) -> Vec<Variant> {
+    let rehearsals = if adapt {
+        vec![base.rehearsal, (base.rehearsal * 4).max(16)]
+    } else {
+        vec![base.rehearsal]
+    };
+    let mut out = Vec::new();
+    for strategy in [Strategy::Head, Strategy::Full] {
+        for learning_rate in [base.learning_rate, base.learning_rate * 3.0] {
+            for &rehearsal in &rehearsals {
+                let mut name = format!("{strategy}, learning rate {learning_rate:.2e}");
+                if adapt {
+                    name += &format!(", rehearsal {rehearsal}");
+                }
+                out.push(Variant {
+                    name,
+                    settings: Settings {
+                        strategy,
+                        learning_rate,
+                        rehearsal,
+                        ..base.clone()
+                    },
+                });
+            }
+        }
+    }
+    out
+}
+
+fn one_factor(base: &Settings, adapt: bool) -> Vec<Variant> {
     let with = |name: String, change: &dyn Fn(&mut Settings)| {
         let mut settings = base.clone();
         change(&mut settings);
@@ -95,6 +140,7 @@ pub fn variants(base: &Settings) -> Vec<Variant> {
         }));
     }
     let rehearsals = match base.rehearsal {
+        _ if !adapt => vec![],
         0 => vec![16],
         r => vec![r / 2, r * 2],
     };
@@ -238,7 +284,10 @@ mod tests {
     use super::*;
 
     fn names(base: &Settings) -> Vec<String> {
-        variants(base).into_iter().map(|v| v.name).collect()
+        variants(base, true, false)
+            .into_iter()
+            .map(|v| v.name)
+            .collect()
     }
 
     #[test]
@@ -273,7 +322,7 @@ mod tests {
                 "rehearsal 16",
             ]
         );
-        for v in variants(&base).iter().skip(1) {
+        for v in variants(&base, true, false).iter().skip(1) {
             let differences = [
                 v.settings.strategy != base.strategy,
                 v.settings.learning_rate != base.learning_rate,
@@ -310,6 +359,36 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_new_task_varies_no_rehearsal_and_the_joint_round_adds_the_corners() {
+        let base = Settings::new_task();
+        let new_task = variants(&base, false, false);
+        assert!(new_task.iter().all(|v| v.settings.rehearsal == 0));
+        assert_eq!(new_task.len(), variants(&base, true, false).len() - 1);
+        // Head at ×1 is the base, full at ×1 and head at ×3 are one factor away: one corner
+        // is new in a new task; in adapt mode four more change rehearsal too.
+        assert_eq!(variants(&base, false, true).len(), new_task.len() + 1);
+        let adapt = Settings::default();
+        let joint = variants(&adapt, true, true);
+        let one = variants(&adapt, true, false);
+        assert_eq!(joint.len(), one.len() + 5, "{:?}", names(&adapt));
+        let full_fast = joint
+            .iter()
+            .find(|v| v.name == "full, learning rate 3.00e-3, rehearsal 32")
+            .map(|v| &v.settings);
+        let expected = Settings {
+            strategy: Strategy::Full,
+            learning_rate: adapt.learning_rate * 3.0,
+            rehearsal: adapt.rehearsal * 4,
+            ..adapt.clone()
+        };
+        assert_eq!(full_fast, Some(&expected));
+        let settings: Vec<&Settings> = joint.iter().map(|v| &v.settings).collect();
+        for (i, s) in settings.iter().enumerate() {
+            assert!(!settings[..i].contains(s), "tried twice: {s:?}");
+        }
+    }
+
     fn outcome(variant: &str, accuracy: f64, forgetting: f64, images: usize) -> Outcome {
         Outcome {
             variant: variant.into(),
@@ -325,7 +404,7 @@ mod tests {
 
     #[test]
     fn the_choice_is_the_most_accurate_setting_that_keeps_mnist_and_is_quick() {
-        let variants = variants(&Settings::default());
+        let variants = variants(&Settings::default(), true, false);
         let (base, fast, forgetful, slow) = (
             &variants[0].name,
             &variants[1].name,

@@ -64,11 +64,12 @@ pub fn check_file_size(name: &str, bytes: f64) -> Result<(), JsError> {
     samples::check_file_size(name, bytes.max(0.0) as u64).map_err(js_error)
 }
 
-/// The settings a run takes when a person changes nothing (`Settings::default()`, chosen by
-/// the sweep in docs/TRANSFER.md): the page's form starts from these and resets to them.
+/// The settings a run takes when a person changes nothing, `adapt`ing the digits or in a new
+/// task (`Settings::chosen`, the sweep's choices in docs/TRANSFER.md): the page's form
+/// starts from these and resets to them.
 #[wasm_bindgen]
-pub fn default_settings() -> Result<JsValue, JsError> {
-    to_js(&Settings::default())
+pub fn default_settings(adapt: bool) -> Result<JsValue, JsError> {
+    to_js(&Settings::chosen(adapt))
 }
 
 /// The settings form (plain numbers, batch size `null` for auto) checked against the task

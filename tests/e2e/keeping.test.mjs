@@ -72,9 +72,11 @@ const form = (page) => page.evaluate(() => {
 });
 const kept = (page) => page.evaluate(async () => (await import(new URL("www/store.js", document.baseURI))).get("settings"));
 
-test("the form starts from the settings the sweep chose, keeps only what a person changed, and Defaults goes back", { timeout: 600_000 }, async () => {
-  const { chosen } = JSON.parse(await readFile(new URL("../../docs/transfer.json", import.meta.url), "utf8"));
-  const { seed, ...expected } = chosen;
+test("the form starts from the settings the sweep chose for each mode, keeps only what a person changed, and Defaults goes back", { timeout: 600_000 }, async () => {
+  const sweep = JSON.parse(await readFile(new URL("../../docs/transfer.json", import.meta.url), "utf8"));
+  const { seed, ...expected } = sweep.adapt.chosen;
+  const { seed: _, ...newTask } = sweep.new_task.chosen;
+  assert.notDeepEqual(newTask, expected);
   const browser = await launch();
   try {
     const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
@@ -86,6 +88,11 @@ test("the form starts from the settings the sweep chose, keeps only what a perso
     assert.deepEqual(await kept(page), { epochs: expected.epochs + 7 });
     await page.reload();
     await page.waitForSelector("body[data-ready=true]", { timeout: 120_000 });
+    assert.deepEqual(await form(page), { ...expected, epochs: expected.epochs + 7 });
+    // A new task starts from its own defaults; what a person changed holds in both modes.
+    await page.click("#mode-new");
+    assert.deepEqual(await form(page), { ...newTask, epochs: expected.epochs + 7 });
+    await page.click("#mode-adapt");
     assert.deepEqual(await form(page), { ...expected, epochs: expected.epochs + 7 });
     await page.click("#default-settings");
     assert.deepEqual(await form(page), expected);

@@ -1,6 +1,7 @@
 //! `sweep`: fine-tune every target domain at a few shots per class over several seeds with
-//! the settings varied one factor at a time around a base, move the base to the best
-//! neighbour and repeat until the base is best; write the tables the defaults come from.
+//! the settings varied around a base, move the base to the best neighbour and repeat until
+//! the base is best; once for adapting the digits and once for a new task, whose defaults
+//! differ. Writes the tables the defaults come from.
 
 use std::path::PathBuf;
 
@@ -144,6 +145,75 @@ impl Runs {
     }
 }
 
+/// One search: which task it chooses for, the domains it measures, and its rounds.
+pub(super) struct Search {
+    /// Adapting the pretrained digits (forgetting bounded), or a new task.
+    adapt: bool,
+    domains: Vec<Domain>,
+    rounds: Vec<Round>,
+    runs: usize,
+}
+
+impl Search {
+    fn title(&self) -> &'static str {
+        if self.adapt {
+            "Adapting the digits"
+        } else {
+            "A new task"
+        }
+    }
+
+    fn key(&self) -> &'static str {
+        if self.adapt { "adapt" } else { "new_task" }
+    }
+
+    fn domain_names(&self) -> Vec<&'static str> {
+        self.domains.iter().map(|d| d.name).collect()
+    }
+
+    /// From `Settings::chosen` for the task, climb: each round tries the settings around the
+    /// base (the first also their corners) and moves to the best, until the base is best.
+    async fn climb(&mut self, bench: &Bench<'_>, args: &SweepArgs) -> Result<()> {
+        let mut runs = Runs::default();
+        let mut base = Settings::chosen(self.adapt);
+        for round in 1..=args.rounds.max(1) {
+            eprintln!("{}: round {round}", self.title());
+            let mut variants = sweep::variants(&base, self.adapt, round == 1);
+            if args.variations > 0 {
+                variants.truncate(args.variations + 1);
+            }
+            let mut outcomes = Vec::new();
+            for variant in &variants {
+                outcomes.extend(runs.of(bench, variant, &self.domains, args).await?);
+            }
+            let chosen = sweep::choose(&variants, &outcomes).cloned();
+            let next = chosen.as_ref().map(|c| c.settings.clone());
+            self.rounds.push(Round {
+                base: base.clone(),
+                variants,
+                outcomes,
+                chosen,
+            });
+            match next {
+                Some(settings) if settings != base => base = settings,
+                _ => break,
+            }
+        }
+        self.runs = runs.count();
+        Ok(())
+    }
+
+    fn chosen(&self) -> Option<&Variant> {
+        self.rounds.last().and_then(|r| r.chosen.as_ref())
+    }
+
+    /// The choice and each round's settings with their figures.
+    fn summary(&self) -> serde_json::Value {
+        let rounds: Vec<_> = self.rounds.iter().map(Round::summary).collect();
+        serde_json::json!({ "chosen": self.chosen().map(|c| &c.settings), "rounds": rounds })
+    }
+}
+
 pub(super) async fn run(args: SweepArgs) -> Result<()> {
     let started = std::time::Instant::now();
     let device = digit_transfer::device::cpu();
@@ -173,61 +243,58 @@ pub(super) async fn run(args: SweepArgs) -> Result<()> {
         },
         device: &device,
     };
-    let mut runs = Runs::default();
-    let mut rounds: Vec<Round> = Vec::new();
-    let mut base = Settings::default();
-    for round in 1..=args.rounds.max(1) {
-        eprintln!("round {round}");
-        let mut variants = sweep::variants(&base);
-        if args.variations > 0 {
-            variants.truncate(args.variations + 1);
+    let (adapt, new_task): (Vec<Domain>, Vec<Domain>) = domains
+        .into_iter()
+        .partition(|d| d.classes == info.class_names);
+    let mut searches = Vec::new();
+    for (adapt, domains) in [(true, adapt), (false, new_task)] {
+        if domains.is_empty() {
+            continue;
         }
-        let mut outcomes = Vec::new();
-        for variant in &variants {
-            outcomes.extend(runs.of(&bench, variant, &domains, &args).await?);
-        }
-        let chosen = sweep::choose(&variants, &outcomes).cloned();
-        let next = chosen.as_ref().map(|c| c.settings.clone());
-        rounds.push(Round {
-            base: base.clone(),
-            variants,
-            outcomes,
-            chosen,
-        });
-        match next {
-            Some(settings) if settings != base => base = settings,
-            _ => break,
-        }
+        let mut search = Search {
+            adapt,
+            domains,
+            rounds: Vec::new(),
+            runs: 0,
+        };
+        search.climb(&bench, &args).await?;
+        searches.push(search);
     }
     let held_out_accuracy = digit_transfer::train::evaluate(&model, &held_out, &device)
         .await?
         .accuracy();
     let minutes = started.elapsed().as_secs_f64() / 60.0;
-    let names: Vec<&str> = domains.iter().map(|d| d.name).collect();
+    let runs: usize = searches.iter().map(|s| s.runs).sum();
     let sweep = Sweep {
         args: &args,
         architecture: info.architecture.to_string(),
-        domains: &names,
-        runs: runs.count(),
+        runs,
         minutes,
         held_out_accuracy,
     };
-    super::write_file(&args.out, sweep.report(&rounds).as_bytes())?;
+    super::write_file(&args.out, sweep.report(&searches).as_bytes())?;
     if let Some(path) = &args.json {
-        let chosen = rounds.last().and_then(|r| r.chosen.as_ref());
-        let summaries: Vec<_> = rounds.iter().map(Round::summary).collect();
-        let json =
-            serde_json::json!({ "chosen": chosen.map(|c| &c.settings), "rounds": summaries });
+        let json: serde_json::Map<String, serde_json::Value> = searches
+            .iter()
+            .map(|s| (s.key().to_string(), s.summary()))
+            .collect();
         super::write_file(path, serde_json::to_string_pretty(&json)?.as_bytes())?;
     }
     if let Some(path) = &args.runs {
-        super::write_file(path, serde_json::to_string_pretty(&rounds)?.as_bytes())?;
+        let json: serde_json::Map<String, serde_json::Value> = searches
+            .iter()
+            .map(|s| Ok((s.key().to_string(), serde_json::to_value(&s.rounds)?)))
+            .collect::<Result<_>>()?;
+        super::write_file(path, serde_json::to_string_pretty(&json)?.as_bytes())?;
     }
+    let rounds: Vec<String> = searches
+        .iter()
+        .map(|s| format!("{}: {} rounds", s.key(), s.rounds.len()))
+        .collect();
     println!(
-        "wrote {} ({} runs in {} rounds, {minutes:.1} min)",
+        "wrote {} ({runs} runs; {}; {minutes:.1} min)",
         args.out.display(),
-        runs.count(),
-        rounds.len()
+        rounds.join(", ")
     );
     Ok(())
 }
@@ -236,7 +303,6 @@ pub(super) async fn run(args: SweepArgs) -> Result<()> {
 struct Sweep<'a> {
     args: &'a SweepArgs,
     architecture: String,
-    domains: &'a [&'a str],
     runs: usize,
     minutes: f64,
     held_out_accuracy: f64,

@@ -1,11 +1,12 @@
-//! The sweep's report: how it was made, the rule, the choice, the targets, and the tables.
+//! The sweep's report: how it was made, the rule, the two choices, the targets, and the
+//! tables of each search.
 
 use std::fmt::Write;
 
 use digit_transfer::sweep::{self, MAX_FORGETTING, MAX_IMAGES};
 use digit_transfer::transfer::Strategy;
 
-use super::{Round, Sweep};
+use super::{Round, Search, Sweep};
 
 /// The domains the targets are read from.
 const TYPESET: &str = "typeset digits";
@@ -16,9 +17,10 @@ fn or_dash(value: Option<f64>, show: impl Fn(f64) -> String) -> String {
 }
 
 impl Sweep<'_> {
-    pub(super) fn report(&self, rounds: &[Round]) -> String {
+    pub(super) fn report(&self, searches: &[Search]) -> String {
         let args = self.args;
         let mut out = String::from("# Fine-tuning defaults, measured\n\n");
+        let domains: Vec<&str> = searches.iter().flat_map(|s| s.domain_names()).collect();
         let _ = writeln!(
             out,
             "Written by `scripts/sweep.sh` (the `digit-transfer sweep` command): {} fine-tunes of the \
@@ -30,40 +32,60 @@ impl Sweep<'_> {
             self.architecture,
             args.weights.display(),
             self.minutes,
-            self.domains.join(", "),
+            domains.join(", "),
             args.shots,
             args.seeds,
             args.test_per_class,
         );
         let _ = writeln!(
             out,
-            "**The rule.** Each round tries the base and every setting one factor away from it \
-             (strategy, learning rate ÷3 and ×3, epochs ½ and ×2, patience, batch size, \
-             augmentation, weight decay, rehearsal); the next base is the one with the best mean \
-             target accuracy over every domain, shot count and seed, among those that forget at \
-             most {:.1} point of held-out MNIST on average in adapt mode and train on at most \
-             {MAX_IMAGES} images (samples and rehearsal digits, every epoch) on average with the most shots (while none forgets so little: the one that forgets least). \
-             The search stops when the base is that best. The first \
-             base is `Settings::default()`; a rerun after the defaults were set to the choice \
-             confirms them in one round.\n",
+            "**The rule.** Two searches, as the two tasks differ: adapting the pretrained digits \
+             (measured on the digit domains) can forget MNIST, a new task (the new-task domains) \
+             has no old classes to forget. Each round tries the base and every setting one factor \
+             away from it (strategy, learning rate ÷3 and ×3, epochs ½ and ×2, patience, batch \
+             size, augmentation, weight decay, and rehearsal when adapting); the first round also \
+             tries the corners of strategy (head, full) × learning rate (×1, ×3) × rehearsal \
+             (×1, ×4), which trade accuracy against forgetting together. The next base is the one \
+             with the best mean target accuracy over the search's domains, shot counts and seeds, \
+             among those that forget at most {:.1} point of held-out MNIST on average (adapting) \
+             and train on at most {MAX_IMAGES} images (samples and rehearsal digits, every epoch) \
+             on average with the most shots (while none forgets so little: the one that forgets \
+             least). The search stops when the base is that best. The first base is the current \
+             default for the task (`Settings::chosen`); a rerun after the defaults were set to the \
+             choice confirms them in one round.\n",
             MAX_FORGETTING * 100.0
         );
-        let Some(last) = rounds.last() else {
-            return out;
+        out += "## The choice\n\n";
+        for search in searches {
+            out += &self.choice(search);
+        }
+        out += &self.targets(searches);
+        for search in searches {
+            out += &self.rounds(search);
+        }
+        out
+    }
+
+    /// A search's choice and the path it took.
+    fn choice(&self, search: &Search) -> String {
+        let mut out = format!("### {}\n\n", search.title());
+        let reason = if search.adapt {
+            "`Settings::default()`: the page's form in *Adapt digits* and `finetune` with the \
+             pretrained classes"
+        } else {
+            "`Settings::new_task()`: the page's form in *New task* and `finetune` with other \
+             classes. A new head has no old classes to forget, so the forgetting bound that holds \
+             the learning rate down when adapting does not apply"
         };
-        match &last.chosen {
+        match search.chosen() {
             Some(chosen) => {
                 let json = serde_json::to_string_pretty(&chosen.settings).unwrap_or_default();
-                let _ = writeln!(
-                    out,
-                    "## The choice\n\n```json\n{json}\n```\n\nThe page and the CLI take these \
-                     (`Settings::default()`; the page's form reads them from the wasm).\n"
-                );
+                let _ = writeln!(out, "```json\n{json}\n```\n\nTaken by {reason}.\n");
             }
-            None => out += "## The choice\n\nNo setting met the rule.\n\n",
+            None => out += "No setting met the rule.\n\n",
         }
         out += "Path of the search:\n\n";
-        for (i, round) in rounds.iter().enumerate() {
+        for (i, round) in search.rounds.iter().enumerate() {
             let chosen = round.chosen.as_ref().map_or("none", |c| c.name.as_str());
             let base = sweep::summarise(&round.outcomes, "base");
             let _ = writeln!(
@@ -73,65 +95,93 @@ impl Sweep<'_> {
                 base.accuracy
             );
         }
-        let converged = last.chosen.as_ref().is_none_or(|c| c.settings == last.base);
+        let converged = search
+            .rounds
+            .last()
+            .and_then(|last| last.chosen.as_ref().map(|c| c.settings == last.base))
+            .unwrap_or(true);
         if !converged {
             let _ = writeln!(
                 out,
                 "\nThe search stopped at its limit of {} rounds (`--rounds`) with a better \
                  neighbour than the last base: the choice is that neighbour, and a rerun from it \
                  goes on climbing.",
-                args.rounds
+                self.args.rounds
             );
         }
         out.push('\n');
-        out += &self.targets(last);
+        out
+    }
+
+    /// A search's rounds, the last in full (per domain and shot count).
+    fn rounds(&self, search: &Search) -> String {
+        let mut out = String::new();
+        let Some(last) = search.rounds.last() else {
+            return out;
+        };
+        let title = search.title();
+        let domains = search.domain_names();
         let _ = writeln!(
             out,
-            "## Round {} (the last): every setting around the base\n\n{}",
-            rounds.len(),
-            sweep::summary_table(&last.outcomes, self.domains)
+            "## {title}, round {} (the last): every setting around the base\n\n{}",
+            search.rounds.len(),
+            sweep::summary_table(&last.outcomes, &domains)
         );
-        for domain in self.domains {
+        for domain in &domains {
             let _ = writeln!(
                 out,
                 "### {domain}: target accuracy, mean ± spread over seeds\n\n{}",
-                sweep::detail_table(&last.outcomes, domain, &args.shots)
+                sweep::detail_table(&last.outcomes, domain, &self.args.shots)
             );
         }
-        for (i, round) in rounds.iter().enumerate().rev().skip(1) {
+        for (i, round) in search.rounds.iter().enumerate().rev().skip(1) {
             let _ = writeln!(
                 out,
-                "## Round {}\n\n{}",
+                "## {title}, round {}\n\n{}",
                 i + 1,
-                sweep::summary_table(&round.outcomes, self.domains)
+                sweep::summary_table(&round.outcomes, &domains)
             );
         }
         out
     }
 
-    /// The issue's targets, read off the last round's base (the choice when the search ended).
-    fn targets(&self, last: &Round) -> String {
-        let o = &last.outcomes;
-        let base = sweep::summarise(o, "base");
-        let scratch = last
-            .variants
-            .iter()
-            .find(|v| v.settings.strategy == Strategy::Scratch)
+    /// The issue's targets, read off each search's last base (its choice when it ended).
+    fn targets(&self, searches: &[Search]) -> String {
+        let last = |adapt: bool| {
+            searches
+                .iter()
+                .find(|s| s.adapt == adapt)
+                .and_then(|s| s.rounds.last())
+        };
+        let base = |round: Option<&Round>| round.map(|r| sweep::summarise(&r.outcomes, "base"));
+        let accuracy = |round: Option<&Round>, variant: &str, domain: &str| {
+            round.and_then(|r| sweep::mean_accuracy(&r.outcomes, variant, domain, Some(5)))
+        };
+        let (adapt, new_task) = (last(true), last(false));
+        let scratch = new_task
+            .and_then(|r| {
+                r.variants
+                    .iter()
+                    .find(|v| v.settings.strategy == Strategy::Scratch)
+            })
             .map_or("base", |v| v.name.as_str());
         let percent = |v: f64| format!("{:.2} %", v * 100.0);
         let three = |v: f64| format!("{v:.3}");
         let mut out = String::from(
-            "## Targets (the last round's base)\n\n| figure | measured | target |\n| --- | --- | --- |\n",
+            "## Targets (each search's last base)\n\n| figure | measured | target |\n| --- | --- | --- |\n",
         );
         let _ = writeln!(
             out,
             "| typeset digits, 5 a class | {} | ≥ 0.995 |",
-            or_dash(sweep::mean_accuracy(o, "base", TYPESET, Some(5)), three)
+            or_dash(accuracy(adapt, "base", TYPESET), three)
         );
         let _ = writeln!(
             out,
             "| forgetting in adapt mode (mean) | {} | ≤ 0.5 pt |",
-            or_dash(base.forgetting, |f| format!("{:.2} pt", f * 100.0))
+            or_dash(base(adapt).and_then(|b| b.forgetting), |f| format!(
+                "{:.2} pt",
+                f * 100.0
+            ))
         );
         let _ = writeln!(
             out,
@@ -141,14 +191,19 @@ impl Sweep<'_> {
         let _ = writeln!(
             out,
             "| new 3-class task of drawn symbols, 5 a class: transfer vs scratch | {} vs {} | transfer ≥ scratch |",
-            or_dash(sweep::mean_accuracy(o, "base", SYMBOLS, Some(5)), three),
-            or_dash(sweep::mean_accuracy(o, scratch, SYMBOLS, Some(5)), three)
+            or_dash(accuracy(new_task, "base", SYMBOLS), three),
+            or_dash(accuracy(new_task, scratch, SYMBOLS), three)
         );
-        let _ = writeln!(
-            out,
-            "| a run with the most shots: images trained on (native CPU time) | {:.0} ({:.2} s) | ≤ {MAX_IMAGES} |\n",
-            base.slowest_images, base.slowest_seconds
-        );
+        for (name, round) in [("adapting", adapt), ("a new task", new_task)] {
+            if let Some(b) = base(round) {
+                let _ = writeln!(
+                    out,
+                    "| {name}, a run with the most shots: images trained on (native CPU time) | {:.0} ({:.2} s) | ≤ {MAX_IMAGES} |",
+                    b.slowest_images, b.slowest_seconds
+                );
+            }
+        }
+        out.push('\n');
         out
     }
 }
