@@ -50,17 +50,11 @@ function drawMap(canvas, map, side, classes, at) {
   return placed;
 }
 
-/** Show a point's drawing beside the pointer when it is near one. */
-function hover(canvas, placed, run) {
+/** Show a point's drawing beside the pointer when it is near one; from the keyboard, the
+ * arrow keys step through the points (a ring marks the one shown) and Escape hides it. */
+function hover(canvas, placed, run, redraw) {
   const tip = $("map-tip");
-  const show = (e) => {
-    const box = canvas.getBoundingClientRect();
-    const px = ((e.clientX - box.left) * canvas.width) / box.width;
-    const py = ((e.clientY - box.top) * canvas.height) / box.height;
-    const near = placed
-      .map((p) => ({ ...p, d: Math.hypot(p.x - px, p.y - py) }))
-      .filter((p) => p.d < 9)
-      .sort((a, b) => a.d - b.d)[0];
+  const showAt = (near, left, top) => {
     const sample = near && run.samples[near.point.sample];
     if (!sample) {
       tip.hidden = true;
@@ -69,14 +63,52 @@ function hover(canvas, placed, run) {
     const caption = document.createElement("span");
     caption.textContent = `${run.classes[near.point.label]}${near.point.validation ? " (validation)" : ""}`;
     tip.replaceChildren(thumbnail(sample.image), caption);
-    tip.style.left = `${e.clientX + 12}px`;
-    tip.style.top = `${e.clientY + 12}px`;
+    tip.style.left = `${left + 12}px`;
+    tip.style.top = `${top + 12}px`;
     tip.hidden = false;
     tip.dataset.sample = sample.id;
+  };
+  const show = (e) => {
+    const box = canvas.getBoundingClientRect();
+    const px = ((e.clientX - box.left) * canvas.width) / box.width;
+    const py = ((e.clientY - box.top) * canvas.height) / box.height;
+    const near = placed
+      .map((p) => ({ ...p, d: Math.hypot(p.x - px, p.y - py) }))
+      .filter((p) => p.d < 9)
+      .sort((a, b) => a.d - b.d)[0];
+    showAt(near, e.clientX, e.clientY);
+  };
+  // The keyboard's point, in the order the points were drawn.
+  let at = -1;
+  const step = (by) => {
+    at = (at + by + placed.length) % placed.length;
+    const p = placed[at];
+    const g = redraw();
+    g.beginPath();
+    g.arc(p.x, p.y, 8, 0, 2 * Math.PI);
+    g.strokeStyle = getComputedStyle(canvas).color;
+    g.lineWidth = 2;
+    g.stroke();
+    const box = canvas.getBoundingClientRect();
+    showAt(p, box.left + (p.x * box.width) / canvas.width, box.top + (p.y * box.height) / canvas.height);
+    $("map-status").textContent = `Sample ${at + 1} of ${placed.length}: ${tip.textContent}.`;
+  };
+  const hide = () => {
+    tip.hidden = true;
+    if (at >= 0) redraw();
+    at = -1;
   };
   canvas.onpointermove = show;
   canvas.onpointerdown = show;
   canvas.onpointerleave = () => { tip.hidden = true; };
+  canvas.onblur = hide;
+  canvas.onkeydown = (e) => {
+    const by = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[e.key];
+    if (by && placed.length) step(by);
+    else if (e.key === "Escape") hide();
+    else return;
+    e.preventDefault();
+  };
 }
 
 /** The feature map of a report (`FeatureMap`), for the samples of the run (`run`). */
@@ -92,7 +124,11 @@ export function showFeatureMap(report, run) {
   const at = frame(map, $("map-before").width, $("map-before").height);
   for (const side of ["before", "after"]) {
     const canvas = $(`map-${side}`);
-    hover(canvas, drawMap(canvas, map, side, classes, at), run);
+    const redraw = () => {
+      drawMap(canvas, map, side, classes, at);
+      return canvas.getContext("2d");
+    };
+    hover(canvas, drawMap(canvas, map, side, classes, at), run, redraw);
     canvas.dataset.points = String(map.points.length);
   }
   const shown = new Set([...map.points, ...map.source].map((p) => p.label));
@@ -161,4 +197,5 @@ export function clearInsight() {
   $("mistakes-box").hidden = true;
   $("mistakes").replaceChildren();
   $("map-tip").hidden = true;
+  $("map-status").textContent = "";
 }

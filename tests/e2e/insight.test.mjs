@@ -76,6 +76,16 @@ test("saliency, the feature map, the mistakes and the network card", { timeout: 
     assert.ok(shown, "a dot shows its drawing");
     assert.match(await page.textContent("#map-tip"), /^[38]/);
     assert.equal(await page.locator("#map-tip canvas").count(), 1);
+    // From the keyboard: the arrow keys step through the dots, and say which one is shown.
+    await page.mouse.move(0, 0);
+    await page.focus("#map-before");
+    await page.keyboard.press("ArrowRight");
+    assert.ok(await page.isVisible("#map-tip"), "a key shows the first dot's drawing");
+    assert.match(await page.textContent("#map-status"), /^Sample 1 of 13: [38]/);
+    await page.keyboard.press("ArrowLeft");
+    assert.match(await page.textContent("#map-status"), /^Sample 13 of 13: [38]/);
+    await page.keyboard.press("Escape");
+    assert.ok(!(await page.isVisible("#map-tip")), "Escape hides it");
 
     // The mistakes: the 7s in the validation split, seen as 7.
     await page.waitForSelector("#mistakes-box:not([hidden])");
