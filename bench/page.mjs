@@ -173,6 +173,11 @@ async function measure(webgpu, origin, digits) {
         log(`  ${device} fine-tune ${architecture} ${strategy}: ${f.seconds.toFixed(2)} s (${f.epochs} epochs)`);
         out.fine_tune.push({ architecture, ...f });
       }
+      if (!webgpu) {
+        const f = await inPage(page, "bench_default_fine_tune", [device, `file:www/weights/pretrained-${architecture}.bpk`, "file:www/data/rehearsal.json", "file:www/data/heldout.json"]);
+        log(`  ${device} fine-tune ${architecture} with the defaults: ${f.seconds.toFixed(2)} s (${f.epochs} epochs)`);
+        (out.default_fine_tune ??= []).push({ architecture, ...f });
+      }
       const p = await inPage(page, "bench_prediction", [device, `file:www/weights/pretrained-${architecture}.bpk`, webgpu ? 20 : 200, "file:www/data/heldout.json"]);
       log(`  ${device} prediction ${architecture}: median ${p.median_ms.toFixed(2)} ms`);
       out.prediction.push({ architecture, ...p });

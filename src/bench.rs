@@ -10,7 +10,9 @@ use crate::data::{IMAGE_PIXELS, Sample};
 use crate::model::{Architecture, Classifier};
 use crate::preprocess::{self, Canvas};
 use crate::train::{self, Silent, TrainConfig, TrainError};
-use crate::transfer::{self, Settings, SourceDigits, Strategy, Task, TransferError};
+use crate::transfer::{
+    self, FineTuneRequest, Settings, SourceDigits, Strategy, Task, TransferError,
+};
 use crate::weights::WeightsInfo;
 
 /// The middle value (the mean of the two middle ones for an even count); 0 for none.
@@ -92,42 +94,56 @@ pub fn fine_tune_set(digits: &[Sample], per_class: usize) -> Vec<Sample> {
     crate::data::first_per_class(digits, per_class + per_class.div_ceil(4))
 }
 
-/// Wall time of a whole fine-tuning run with `strategy`: `samples` split 80 / 20 for
-/// validation, `epochs` epochs, augmentation on, no early stopping.
-pub async fn fine_tune_time(
-    pretrained: &Classifier,
-    info: &WeightsInfo,
-    samples: &[Sample],
-    strategy: Strategy,
-    epochs: usize,
-    device: &Device,
-) -> Result<FineTuneTime, TransferError> {
-    let settings = Settings {
+/// The benchmark's fixed fine-tuning workload for `strategy`: `epochs` epochs, the samples
+/// split 80 / 20 for validation, augmentation on, no early stopping and no rehearsal (so that
+/// runs compare across releases whatever the defaults).
+pub fn workload(strategy: Strategy, epochs: usize) -> Settings {
+    Settings {
         strategy,
         epochs,
         augment: true,
         validation_split: 0.2,
         patience: 0,
+        rehearsal: 0,
         ..Settings::default()
-    };
-    let task = Task {
-        class_names: &info.class_names,
-        samples,
-    };
-    let started = Instant::now();
-    let tuned = transfer::fine_tune(
-        transfer::FineTuneRequest {
-            pretrained,
-            info,
-            task,
-            settings: &settings,
-            source: SourceDigits::default(),
+    }
+}
+
+/// What a timed fine-tune adapts: the pretrained network, its digit samples, and the MNIST
+/// digits it rehearses and measures forgetting on (empty: neither).
+#[derive(Clone, Copy)]
+pub struct Adapting<'a> {
+    pub pretrained: &'a Classifier,
+    pub info: &'a WeightsInfo,
+    pub samples: &'a [Sample],
+    pub source: SourceDigits<'a>,
+}
+
+impl<'a> Adapting<'a> {
+    /// The request to adapt the digits with `settings`.
+    pub fn request(self, settings: &'a Settings) -> FineTuneRequest<'a> {
+        FineTuneRequest {
+            pretrained: self.pretrained,
+            info: self.info,
+            task: Task {
+                class_names: &self.info.class_names,
+                samples: self.samples,
+            },
+            settings,
+            source: self.source,
             resume: None,
-        },
-        device,
-        &mut Silent,
-    )
-    .await?;
+        }
+    }
+}
+
+/// Wall time of a whole fine-tuning run, as `transfer::fine_tune` makes it.
+pub async fn fine_tune_time(
+    request: FineTuneRequest<'_>,
+    device: &Device,
+) -> Result<FineTuneTime, TransferError> {
+    let strategy = request.settings.strategy;
+    let started = Instant::now();
+    let tuned = transfer::fine_tune(request, device, &mut Silent).await?;
     Ok(FineTuneTime {
         strategy,
         train_samples: tuned.report.train_samples,

@@ -894,3 +894,41 @@ fn a_new_task_leaves_out_the_mnist_digits_it_is_given() {
     assert_eq!(tuned.report.config.rehearsal, 0);
     assert_eq!(tuned.report.forgetting, None);
 }
+
+/// The benchmark's fine-tunes run: its fixed workload (no rehearsal, so no source digits
+/// needed, every epoch run) and the defaults as the page runs them (rehearsing source digits,
+/// measuring forgetting).
+#[test]
+fn the_benchmarks_workload_and_defaults_fine_tune() {
+    use digit_transfer::bench::{self, Adapting};
+    use digit_transfer::transfer::{Settings, SourceDigits};
+    let device = cpu();
+    let (model, info) = pretrained(Architecture::Mlp, &device);
+    let samples = bench::fine_tune_set(&mnist_subset(Split::HeldOut, 20), 10);
+    assert_eq!(samples.len(), 130);
+    let mut adapting = Adapting {
+        pretrained: &model,
+        info: &info,
+        samples: &samples,
+        source: SourceDigits::default(),
+    };
+    for strategy in Strategy::ALL {
+        let settings = bench::workload(strategy, 3);
+        assert_eq!(settings.rehearsal, 0);
+        let timed = block_on(bench::fine_tune_time(adapting.request(&settings), &device)).unwrap();
+        assert_eq!((timed.strategy, timed.epochs), (strategy, 3));
+        assert_eq!(timed.train_samples + timed.validation_samples, 130);
+    }
+    let rehearsal = mnist_subset(Split::Train, 20);
+    let held_out = mnist_subset(Split::HeldOut, 5);
+    adapting.source = SourceDigits {
+        rehearsal: &rehearsal,
+        held_out: &held_out,
+    };
+    let defaults = Settings::default();
+    assert!(defaults.rehearsal > 0, "the defaults rehearse");
+    let timed = block_on(bench::fine_tune_time(adapting.request(&defaults), &device)).unwrap();
+    assert_eq!(timed.strategy, defaults.strategy);
+    assert!((1..=defaults.epochs).contains(&timed.epochs));
+    assert!(timed.validation_accuracy.unwrap() > 0.8, "{timed:?}");
+}

@@ -12,7 +12,7 @@ use digit_transfer::device::DeviceKind;
 use digit_transfer::model::{Architecture, Classifier};
 use digit_transfer::preprocess::Augmentation;
 use digit_transfer::train::{self, Schedule, TrainConfig};
-use digit_transfer::transfer::Strategy;
+use digit_transfer::transfer::{Settings, SourceDigits, Strategy};
 use serde_json::{Value, json};
 
 #[derive(Args)]
@@ -162,15 +162,36 @@ async fn with_weights(
         .join(format!("pretrained-{architecture}.bpk"));
     let (model, info) = super::load_weights(&path, Some(architecture), device)?;
     let mut fine_tune = Vec::new();
+    let mut adapting = bench::Adapting {
+        pretrained: &model,
+        info: &info,
+        samples: &digits.tune_set,
+        source: SourceDigits::default(),
+    };
     for strategy in Strategy::ALL {
-        let timed =
-            bench::fine_tune_time(&model, &info, &digits.tune_set, strategy, 20, device).await?;
+        let settings = bench::workload(strategy, 20);
+        let timed = bench::fine_tune_time(adapting.request(&settings), device).await?;
         args.say(format!(
             "fine-tune {architecture} {strategy}: {} samples x {} epochs in {:.2} s",
             timed.train_samples, timed.epochs, timed.seconds
         ));
         fine_tune.push(json!({ "architecture": architecture, "result": timed }));
     }
+    // What *Fine-tune* does with nothing changed: the defaults, rehearsing 500 MNIST digits and
+    // measuring forgetting on 500 held-out ones, as the page does.
+    let rehearsal = data::first_per_class(&digits.train_split, 50);
+    let held_out = data::first_per_class(&digits.held_out, 50);
+    adapting.source = SourceDigits {
+        rehearsal: &rehearsal,
+        held_out: &held_out,
+    };
+    let defaults = Settings::default();
+    let timed = bench::fine_tune_time(adapting.request(&defaults), device).await?;
+    args.say(format!(
+        "fine-tune {architecture} with the defaults: {} samples x {} epochs in {:.2} s",
+        timed.train_samples, timed.epochs, timed.seconds
+    ));
+    fine_tune.push(json!({ "architecture": architecture, "defaults": true, "result": timed }));
     let (canvas, width, height) = &digits.canvas;
     let latency = bench::prediction_latency(&model, canvas, *width, *height, device, 200)
         .await

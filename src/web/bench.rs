@@ -7,7 +7,7 @@ use crate::bench;
 use crate::device::{self, DeviceKind};
 use crate::model::Architecture;
 use crate::samples::SampleSet;
-use crate::transfer::Strategy;
+use crate::transfer::{Settings, SourceDigits, Strategy};
 use crate::weights;
 
 use super::js_error;
@@ -68,7 +68,7 @@ pub async fn bench_training(
 }
 
 /// Wall time of fine-tuning pretrained `weights` with `strategy` on 10 digits per class (and
-/// validation digits) for `epochs` epochs, augmentation on.
+/// validation digits) for `epochs` epochs: the benchmark's workload (`bench::workload`).
 #[wasm_bindgen]
 pub async fn bench_fine_tune(
     device: String,
@@ -81,7 +81,45 @@ pub async fn bench_fine_tune(
     let strategy: Strategy = strategy.parse().map_err(|e: String| JsError::new(&e))?;
     let (model, info) = weights::from_bytes(&weights, None, &selected.device).map_err(js_error)?;
     let samples = bench::fine_tune_set(&digits(&samples_file)?, 10);
-    let result = bench::fine_tune_time(&model, &info, &samples, strategy, epochs, &selected.device)
+    let adapting = bench::Adapting {
+        pretrained: &model,
+        info: &info,
+        samples: &samples,
+        source: SourceDigits::default(),
+    };
+    let settings = bench::workload(strategy, epochs);
+    let result = bench::fine_tune_time(adapting.request(&settings), &selected.device)
+        .await
+        .map_err(js_error)?;
+    serde_json::to_string(&result).map_err(js_error)
+}
+
+/// Wall time of what *Fine-tune* does with nothing changed: the default settings on 10 digits
+/// per class (and validation digits) of `samples_file`, rehearsing its digits and measuring
+/// forgetting on those of `held_out_file`, as the page's worker does.
+#[wasm_bindgen]
+pub async fn bench_default_fine_tune(
+    device: String,
+    weights: Vec<u8>,
+    samples_file: Vec<u8>,
+    held_out_file: Vec<u8>,
+) -> Result<String, JsError> {
+    let selected = open(&device).await?;
+    let (model, info) = weights::from_bytes(&weights, None, &selected.device).map_err(js_error)?;
+    let rehearsal = digits(&samples_file)?;
+    let held_out = digits(&held_out_file)?;
+    let samples = bench::fine_tune_set(&rehearsal, 10);
+    let adapting = bench::Adapting {
+        pretrained: &model,
+        info: &info,
+        samples: &samples,
+        source: SourceDigits {
+            rehearsal: &rehearsal,
+            held_out: &held_out,
+        },
+    };
+    let settings = Settings::default();
+    let result = bench::fine_tune_time(adapting.request(&settings), &selected.device)
         .await
         .map_err(js_error)?;
     serde_json::to_string(&result).map_err(js_error)
