@@ -143,7 +143,7 @@ async function measure(webgpu, origin, digits) {
       out.auto = [];
       for (const architecture of ["cnn", "mlp"]) {
         const choice = await autoChoice(page, architecture, out.adapter ?? { name: "", fallback: false });
-        log(`  Auto, ${architecture} batch 16: ${choice.device} — ${choice.summary}`);
+        log(`  Auto, ${architecture} at the automatic batch: ${choice.device} — ${choice.summary}`);
         out.auto.push({ architecture, batch_size: 16, ...choice });
       }
     }

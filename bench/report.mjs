@@ -57,8 +57,8 @@ const targets = [
   ["everything the page can download (brotli)", "≤ 3.2 MB", kb(allBrotli), allBrotli <= 3.2e6],
   ["CPU wasm + bindings (gzip)", "≤ 1.1 MB", kb(cpuDownload), cpuDownload <= 1.1e6],
   ["WebGPU reads per epoch (asserted by `tests/reads.rs`, `tests/web.rs`)", "≤ 2", "≤ 2", true],
-  [`Auto on this browser's adapter (${adapterText}), \`cnn\`, batch 16`, "the faster device", autoText("cnn"), auto("cnn") != null],
-  [`Auto on this browser's adapter, \`mlp\`, batch 16`, "the faster device", autoText("mlp"), auto("mlp") != null],
+  [`Auto on this browser's adapter (${adapterText}), \`cnn\`, the automatic batch`, "the faster device", autoText("cnn"), auto("cnn") != null],
+  [`Auto on this browser's adapter, \`mlp\`, the automatic batch`, "the faster device", autoText("mlp"), auto("mlp") != null],
 ];
 
 const lines = [];
@@ -133,7 +133,7 @@ out("## The network card (beside the page's *Network* menu)");
 out();
 out("Shipped figures from `www/weights/networks.json` (`digit-transfer card`); the page measures the");
 out("last two in the browser the first time the card is opened (a few timed training steps at the");
-out("automatic batch of 16 on the device in use, and the median of 21 predictions on the page's CPU");
+out("automatic batch (`AUTO_BATCH`) on the device in use, and the median of 21 predictions on the page's CPU");
 out("model); here, the benchmark's own CPU figures in the same browser for comparison.");
 out();
 out("| network | parameters | weights file | held-out MNIST | classes apart (feature space) | training, CPU, batch 32 | prediction, CPU, median |");

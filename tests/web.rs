@@ -462,7 +462,7 @@ fn task_rules_are_answered_in_rust() {
     assert!(!is_digit_task(vec!["A".into(), "B".into()]));
     assert_eq!(strategies(), ["head", "full", "scratch"]);
     assert_eq!(architectures(), ["cnn", "mlp"]);
-    assert_eq!(auto_batch_size(), 16);
+    assert_eq!(auto_batch_size(), digit_transfer::transfer::AUTO_BATCH);
 
     let classes = vec!["✓".to_string()];
     assert_eq!(ok(check_new_class(classes.clone(), "  ✗ ")), "✗");

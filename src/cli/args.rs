@@ -72,7 +72,7 @@ pub(super) struct SettingsArgs {
     pub strategy: Option<Strategy>,
     #[arg(long)]
     pub epochs: Option<usize>,
-    /// Samples per batch [default: 16, or all the training samples when there are fewer].
+    /// Samples per batch [default: 8, or all the training samples when there are fewer].
     #[arg(long)]
     pub batch: Option<usize>,
     #[arg(long)]

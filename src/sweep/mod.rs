@@ -20,7 +20,7 @@ pub use table::{Summary, detail_table, mean_accuracy, summarise, summary_table};
 use crate::data::first_per_class;
 use crate::model::Classifier;
 use crate::train::{self, Silent};
-use crate::transfer::{self, FineTuneRequest, Settings, SourceDigits, Strategy, Task};
+use crate::transfer::{self, AUTO_BATCH, FineTuneRequest, Settings, SourceDigits, Strategy, Task};
 use crate::weights::WeightsInfo;
 
 /// The most held-out MNIST accuracy a default may cost in adapt mode, on average (0.5 point).
@@ -65,7 +65,7 @@ pub fn corners(base: &Settings, adapt: bool) -> Vec<Variant> {
     };
     let mut out = Vec::new();
     for strategy in [Strategy::Head, Strategy::Full] {
-        for learning_rate in [base.learning_rate, base.learning_rate * 3.0] {
+        for learning_rate in [base.learning_rate, scaled(base.learning_rate, 3.0)] {
             for &rehearsal in &rehearsals {
                 let mut name = format!("{strategy}, learning rate {learning_rate:.2e}");
                 if adapt {
@@ -86,6 +86,13 @@ pub fn corners(base: &Settings, adapt: bool) -> Vec<Variant> {
     out
 }
 
+/// `rate` × `by` to 4 significant digits, so that a default taken from the sweep reads as
+/// typed (0.009, not 0.009000000000000001).
+fn scaled(rate: f64, by: f64) -> f64 {
+    let exact = rate * by;
+    format!("{exact:.3e}").parse().unwrap_or(exact)
+}
+
 fn one_factor(base: &Settings, adapt: bool) -> Vec<Variant> {
     let with = |name: String, change: &dyn Fn(&mut Settings)| {
         let mut settings = base.clone();
@@ -98,7 +105,10 @@ fn one_factor(base: &Settings, adapt: bool) -> Vec<Variant> {
             s.strategy = strategy
         }));
     }
-    for lr in [base.learning_rate / 3.0, base.learning_rate * 3.0] {
+    for lr in [
+        scaled(base.learning_rate, 1.0 / 3.0),
+        scaled(base.learning_rate, 3.0),
+    ] {
         out.push(with(format!("learning rate {lr:.2e}"), &|s| {
             s.learning_rate = lr
         }));
@@ -117,7 +127,7 @@ fn one_factor(base: &Settings, adapt: bool) -> Vec<Variant> {
         }));
     }
     let batches = match base.batch_size {
-        None => vec![Some(8), Some(32)],
+        None => vec![Some(AUTO_BATCH / 2), Some(AUTO_BATCH * 2)],
         Some(b) => vec![None, Some(if b > 8 { b / 2 } else { b * 2 })],
     };
     for batch in batches {
@@ -315,8 +325,8 @@ mod tests {
                 "60 epochs",
                 "patience 0",
                 "patience 10",
-                "batch 8",
-                "batch 32",
+                "batch 4",
+                "batch 16",
                 "augmentation on",
                 "weight decay 1e-4",
                 "rehearsal 16",
@@ -378,7 +388,7 @@ mod tests {
             .map(|v| &v.settings);
         let expected = Settings {
             strategy: Strategy::Full,
-            learning_rate: adapt.learning_rate * 3.0,
+            learning_rate: 3e-3,
             rehearsal: adapt.rehearsal * 4,
             ..adapt.clone()
         };

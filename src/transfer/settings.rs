@@ -8,8 +8,10 @@ use super::{Strategy, TransferError, train_config};
 use crate::preprocess::Augmentation;
 use crate::train::TrainConfig;
 
-/// The batch size when none is chosen: this many, or all the training samples if fewer.
-pub const AUTO_BATCH: usize = 16;
+/// The batch size when none is chosen: this many, or all the training samples if fewer. The
+/// sweep's choice (docs/TRANSFER.md: 8 over 16 when adapting the digits), and it keeps a
+/// handful of drawings trainable where a batch chosen as a number would refuse them.
+pub const AUTO_BATCH: usize = 8;
 
 /// Everything a person chooses about one fine-tuning run (the CLI's flags, the page's form).
 /// A field left out takes its default; a field this does not know is refused, so that a
@@ -59,10 +61,14 @@ impl Default for Settings {
 impl Settings {
     /// The sweep's choice for a new task (docs/TRANSFER.md): the most accurate on new classes
     /// at 1–10 samples a class. A new head has no old classes to forget, so nothing holds the
-    /// learning rate down as in adapt mode, and rehearsal has no digits' head to serve.
+    /// learning rate down as in adapt mode (and the backbone may change: full, at 0.1 × the
+    /// rate), and rehearsal has no digits' head to serve.
     pub fn new_task() -> Settings {
         Settings {
-            learning_rate: 3e-3,
+            strategy: Strategy::Full,
+            epochs: 60,
+            learning_rate: 9e-3,
+            augment: true,
             rehearsal: 0,
             ..Settings::default()
         }
