@@ -66,8 +66,9 @@ impl Settings {
     pub fn new_task() -> Settings {
         Settings {
             strategy: Strategy::Full,
-            epochs: 60,
+            epochs: 120,
             learning_rate: 9e-3,
+            weight_decay: 1e-4,
             augment: true,
             rehearsal: 0,
             ..Settings::default()
