@@ -24,7 +24,7 @@ devices=ndarray,flex,wgpu
 # native-only files are not: the CLI, the sweep, the synthetic domains).
 if [[ ! -f dist/digit-transfer-gpu_bg.wasm ]] ||
    [[ -n "$(find src www index.html sw.js Cargo.toml Cargo.lock Trunk.toml -newer dist/digit-transfer-gpu_bg.wasm \
-            -not -path 'src/cli/*' -not -name main.rs -not -name sweep.rs -not -name synthetic.rs -print -quit)" ]]; then
+            -not -path 'src/cli/*' -not -path 'src/sweep/*' -not -name main.rs -not -name synthetic.rs -print -quit)" ]]; then
   step "page release build"
   trunk build --release --offline >&2
 fi
