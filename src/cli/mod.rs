@@ -65,7 +65,8 @@ enum Command {
     /// accuracy, feature-space separation (JSON).
     Card(features::CardArgs),
     /// Fine-tune every target domain at a few shots per class and several seeds, varying the
-    /// settings one factor at a time, and write the table the defaults are chosen from.
+    /// settings around a base (one search for adapting the digits, one for a new task), and
+    /// write the tables the defaults are chosen from.
     Sweep(sweep::SweepArgs),
 }
 

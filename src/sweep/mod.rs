@@ -1,9 +1,10 @@
 //! The evidence for the fine-tuning defaults: every target domain the project can make or
-//! obtain, at a few shots per class and several seeds, fine-tuned with the settings varied one
-//! factor at a time around a base; each run measured on held-out samples of its domain (never
-//! used to train or to stop early) and, in adapt mode, for forgetting on held-out MNIST. A
-//! search climbs from the base to the best neighbour until the base is best ([`choose`]).
-//! Native only (it uses the synthetic domains).
+//! obtain, at a few shots per class and several seeds, fine-tuned with the settings varied
+//! around a base ([`variants`]: one factor at a time, and at first some together); each run
+//! measured on held-out samples of its domain (never used to train or to stop early) and, in
+//! adapt mode, for forgetting on held-out MNIST. A search climbs from the base to the best
+//! neighbour until the base is best ([`choose`]); the digit domains and the new-task ones are
+//! searched apart, as only adapting can forget. Native only (it uses the synthetic domains).
 
 mod domain;
 mod table;

@@ -70,8 +70,8 @@ impl Sweep<'_> {
     fn choice(&self, search: &Search) -> String {
         let mut out = format!("### {}\n\n", search.title());
         let reason = if search.adapt {
-            "`Settings::default()`: the page's form in *Adapt digits* and `finetune` with the \
-             pretrained classes"
+            "`Settings::default()`: the page's form in *Adapt to my handwriting* and `finetune` \
+             with the pretrained classes"
         } else {
             "`Settings::new_task()`: the page's form in *New task* and `finetune` with other \
              classes. A new head has no old classes to forget, so the forgetting bound that holds \
