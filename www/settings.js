@@ -27,7 +27,8 @@ function values() {
 /** The form as numbers (`SettingsForm` in Rust); batch size null for auto. */
 export function readSettings() {
   // Rehearsal mixes in MNIST digits: adapt mode only (the field is hidden otherwise).
-  return { ...values(), rehearsal: state.mode === "adapt" ? values().rehearsal : 0 };
+  const form = values();
+  return { ...form, rehearsal: state.mode === "adapt" ? form.rehearsal : 0 };
 }
 
 /** What this browser changed, field by field; every other field takes the defaults of the
@@ -41,9 +42,10 @@ const defaults = () => default_settings(state.mode === "adapt");
 /** Keep the field a person just changed (or forget it, when set back to the default). */
 export function saveSettings(event) {
   const name = event?.target?.name;
-  if (name && name !== "seed" && name in defaults()) {
+  const initial = defaults();
+  if (name && name !== "seed" && name in initial) {
     const value = values()[name];
-    if (value === defaults()[name]) delete changed[name];
+    if (value === initial[name]) delete changed[name];
     else changed[name] = value;
   }
   store.put("settings", changed).catch(() => {});

@@ -67,6 +67,30 @@ pub async fn bench_training(
     serde_json::to_string(&result).map_err(js_error)
 }
 
+/// Wall time of one fine-tune of `weights` on `device` with `settings`: 10 of `digits` per
+/// class (and validation digits), rehearsing and measuring forgetting on `source`; as JSON.
+async fn time_fine_tune(
+    device: &str,
+    weights: &[u8],
+    digits: &[crate::data::Sample],
+    settings: &Settings,
+    source: SourceDigits<'_>,
+) -> Result<String, JsError> {
+    let selected = open(device).await?;
+    let (model, info) = weights::from_bytes(weights, None, &selected.device).map_err(js_error)?;
+    let samples = bench::fine_tune_set(digits, 10);
+    let adapting = bench::Adapting {
+        pretrained: &model,
+        info: &info,
+        samples: &samples,
+        source,
+    };
+    let result = bench::fine_tune_time(adapting.request(settings), &selected.device)
+        .await
+        .map_err(js_error)?;
+    serde_json::to_string(&result).map_err(js_error)
+}
+
 /// Wall time of fine-tuning pretrained `weights` with `strategy` on 10 digits per class (and
 /// validation digits) for `epochs` epochs: the benchmark's workload (`bench::workload`).
 #[wasm_bindgen]
@@ -77,21 +101,17 @@ pub async fn bench_fine_tune(
     epochs: usize,
     samples_file: Vec<u8>,
 ) -> Result<String, JsError> {
-    let selected = open(&device).await?;
     let strategy: Strategy = strategy.parse().map_err(|e: String| JsError::new(&e))?;
-    let (model, info) = weights::from_bytes(&weights, None, &selected.device).map_err(js_error)?;
-    let samples = bench::fine_tune_set(&digits(&samples_file)?, 10);
-    let adapting = bench::Adapting {
-        pretrained: &model,
-        info: &info,
-        samples: &samples,
-        source: SourceDigits::default(),
-    };
     let settings = bench::workload(strategy, epochs);
-    let result = bench::fine_tune_time(adapting.request(&settings), &selected.device)
-        .await
-        .map_err(js_error)?;
-    serde_json::to_string(&result).map_err(js_error)
+    let digits = digits(&samples_file)?;
+    time_fine_tune(
+        &device,
+        &weights,
+        &digits,
+        &settings,
+        SourceDigits::default(),
+    )
+    .await
 }
 
 /// Wall time of what *Fine-tune* does with nothing changed: the default settings on 10 digits
@@ -104,25 +124,13 @@ pub async fn bench_default_fine_tune(
     samples_file: Vec<u8>,
     held_out_file: Vec<u8>,
 ) -> Result<String, JsError> {
-    let selected = open(&device).await?;
-    let (model, info) = weights::from_bytes(&weights, None, &selected.device).map_err(js_error)?;
     let rehearsal = digits(&samples_file)?;
     let held_out = digits(&held_out_file)?;
-    let samples = bench::fine_tune_set(&rehearsal, 10);
-    let adapting = bench::Adapting {
-        pretrained: &model,
-        info: &info,
-        samples: &samples,
-        source: SourceDigits {
-            rehearsal: &rehearsal,
-            held_out: &held_out,
-        },
+    let source = SourceDigits {
+        rehearsal: &rehearsal,
+        held_out: &held_out,
     };
-    let settings = Settings::default();
-    let result = bench::fine_tune_time(adapting.request(&settings), &selected.device)
-        .await
-        .map_err(js_error)?;
-    serde_json::to_string(&result).map_err(js_error)
+    time_fine_tune(&device, &weights, &rehearsal, &Settings::default(), source).await
 }
 
 /// Latency of `calls` saliency maps ("where it looks") of a digit with `weights` on `device`.
