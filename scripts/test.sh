@@ -2,15 +2,17 @@
 # Sets up (scripts/setup.sh --test: installs only what is missing) and runs every check:
 #   1. formatting (cargo fmt --check), and the GitHub workflows (scripts/lint-workflows.sh:
 #      actionlint, with ShellCheck on their run: blocks);
-#   2. lints: clippy, native (all targets, with the `fuzzing` feature) and wasm32 (without and
+#   2. setup's cargo installs against a crate registry that has moved on (tests/setup: stub
+#      tools, offline);
+#   3. lints: clippy, native (all targets, with the `fuzzing` feature) and wasm32 (without and
 #      with the WebGPU device);
-#   3. native tests (CPU and wgpu on Mesa lavapipe), with the `fuzzing` feature, so that
+#   4. native tests (CPU and wgpu on Mesa lavapipe), with the `fuzzing` feature, so that
 #      tests/fuzz_corpus.rs replays the kept fuzzing inputs (the fuzzers: scripts/fuzz.sh);
-#   4. the wasm tests in headless Chromium with WebGPU, then
-#   5. without it (the CPU fallback), then
-#   6. in headless Firefox (no WebGPU on Linux: the CPU fallback; the same test build as 5);
-#   7. the release build of the page (Trunk; its hook scripts/gpu-build.sh adds the WebGPU wasm);
-#   8. the page's end-to-end tests in headless Chromium and Firefox (node --test tests/e2e/).
+#   5. the wasm tests in headless Chromium with WebGPU, then
+#   6. without it (the CPU fallback), then
+#   7. in headless Firefox (no WebGPU on Linux: the CPU fallback; the same test build as 6);
+#   8. the release build of the page (Trunk; its hook scripts/gpu-build.sh adds the WebGPU wasm);
+#   9. the page's end-to-end tests in headless Chromium and Firefox (node --test tests/e2e/).
 # CHROMIUM and CHROMEDRIVER name the browser and its driver (default /usr/bin/chromium and
 # /usr/bin/chromedriver); DIGIT_TRANSFER_GPU_FLAGS adds Chromium flags for a real GPU (README).
 # FIREFOX and GECKODRIVER name Firefox and its driver (default /usr/bin/firefox-esr and the
@@ -27,6 +29,9 @@ cargo fmt --check
 
 step "workflows (actionlint, with ShellCheck on their run: blocks)"
 scripts/lint-workflows.sh
+
+step "setup's installs when the registry has moved on (stub tools, offline)"
+node --test tests/setup/
 
 # The native steps share one feature set, so clippy and the tests build the crate once each.
 native_features=(--features fuzzing)
