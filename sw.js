@@ -8,26 +8,28 @@ const PRECACHE = ["__PRECACHE__"];
 // An unstamped copy (a debug build) caches nothing.
 const STAMPED = !VERSION.startsWith("__");
 const CACHE = `digit-transfer-${VERSION}`;
+/** This script's global scope, as the service worker it is. */
+const sw = /** @type {ServiceWorkerGlobalScope} */ (/** @type {unknown} */ (self));
 
-self.addEventListener("install", (event) => {
+sw.addEventListener("install", (event) => {
   if (!STAMPED) return;
   // Straight from the server, not from the HTTP cache, so that nothing of an older build
   // slips into this version's cache.
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(PRECACHE.map((path) => new Request(path, { cache: "reload" })))));
 });
 
-self.addEventListener("activate", (event) => {
+sw.addEventListener("activate", (event) => {
   event.waitUntil((async () => {
     for (const key of await caches.keys()) {
       if (key.startsWith("digit-transfer-") && key !== CACHE) await caches.delete(key);
     }
     // The first visit's page (and its worker) go through this cache at once, so the files it
     // loads later (the WebGPU build) are kept too.
-    await self.clients.claim();
+    await sw.clients.claim();
   })());
 });
 
-self.addEventListener("fetch", (event) => {
+sw.addEventListener("fetch", (event) => {
   const request = event.request;
   if (!STAMPED || request.method !== "GET" || new URL(request.url).origin !== location.origin) return;
   event.respondWith((async () => {

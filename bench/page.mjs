@@ -130,6 +130,56 @@ async function memoryAfterFineTunes(browser, origin, runs) {
   return samples;
 }
 
+/** A samples file of `n` held-out digits, repeated (the page's own format). */
+function samplesFile(digits, n) {
+  const samples = Array.from({ length: n }, (_, i) => ({ label: digits[i % digits.length].label, image: digits[i % digits.length].image.toString("base64") }));
+  return Buffer.from(JSON.stringify({ format: "digit-transfer-samples", version: 1, classes: [..."0123456789"], samples }));
+}
+
+/**
+ * Samples files of 3,000, 10,000 and 30,000 digits (the last near the 32 MiB limit) imported
+ * like a person would, each into a fresh page: the time to "Imported …", the longest
+ * main-thread task meanwhile, and *Fine-tune* with the defaults on them (CPU), with the
+ * worker's wasm memory after it.
+ */
+async function importAtScale(browser, origin, digits) {
+  const out = [];
+  for (const n of quick ? [3_000] : [3_000, 10_000, 30_000]) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.addInitScript(() => {
+      window.__longest = 0;
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) window.__longest = Math.max(window.__longest, e.duration);
+      }).observe({ type: "longtask" });
+    });
+    await page.goto(origin);
+    await page.waitForSelector("body[data-ready=true]", { timeout: 120_000 });
+    await page.waitForFunction(() => !["none", "measuring"].includes(document.querySelector("#badge")?.dataset.device), null, { timeout: 300_000 });
+    const buffer = samplesFile(digits, n);
+    await page.evaluate(() => { window.__longest = 0; });
+    const started = Date.now();
+    await page.setInputFiles("#import-samples", { name: "samples.json", mimeType: "application/json", buffer });
+    await page.waitForFunction(() => /^Imported|Could not/.test(document.querySelector("#status").textContent), null, { timeout: 600_000 });
+    const seconds = (Date.now() - started) / 1000;
+    const longest = await page.evaluate(() => window.__longest);
+    const result = { samples: n, bytes: buffer.length, import_seconds: seconds, longest_task_ms: longest, status: await page.textContent("#status") };
+    if (n !== 10_000) {
+      const trained = Number((await page.getAttribute("body", "data-trained")) ?? 0);
+      const tuned = Date.now();
+      await page.click("#train");
+      await page.waitForFunction((t) => Number(document.body.dataset.trained ?? 0) > t || /failed/.test(document.querySelector("#status").textContent), trained, { timeout: 900_000 });
+      result.fine_tune_seconds = (Date.now() - tuned) / 1000;
+      result.fine_tune_status = await page.textContent("#train-status");
+      result.worker_wasm = await page.workers().at(-1).evaluate(async () => (await (await import("../digit-transfer.js")).default()).memory.buffer.byteLength).catch(() => null);
+    }
+    log(`  import ${n}: ${JSON.stringify(result)}`);
+    out.push(result);
+    await context.close();
+  }
+  return out;
+}
+
 async function measure(webgpu, origin, digits) {
   const device = webgpu ? "webgpu" : "cpu";
   const browser = await launch({ webgpu, realGpu: true, extraArgs: ["--enable-precise-memory-info", "--js-flags=--expose-gc"] });
@@ -192,6 +242,7 @@ async function measure(webgpu, origin, digits) {
     for (let i = 0; i < (quick ? 1 : 3); i += 1) out.page_load.push(await pageLoad(browser, origin, digits[0].image));
     log(`  ${device} page load: ${out.page_load.map((p) => Math.round(p.model_ready_ms)).join(", ")} ms`);
     if (!webgpu) out.memory = await memoryAfterFineTunes(browser, origin, 5);
+    if (!webgpu) out.import = await importAtScale(browser, origin, digits);
     return out;
   } finally {
     await browser.close();

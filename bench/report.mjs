@@ -59,6 +59,13 @@ const targets = [
   ["WebGPU reads per epoch (asserted by `tests/reads.rs`, `tests/web.rs`)", "≤ 2", "≤ 2", true],
   [`Auto on this browser's adapter (${adapterText}), \`cnn\`, the automatic batch`, "the faster device", autoText("cnn"), auto("cnn") != null],
   [`Auto on this browser's adapter, \`mlp\`, the automatic batch`, "the faster device", autoText("mlp"), auto("mlp") != null],
+  ...[[3_000, 1], [10_000, 3], [30_000, 10]].flatMap(([n, limit]) => {
+    const r = cpu.import?.find((i) => i.samples === n);
+    return r ? [
+      [`import ${n0(n)} samples`, `≤ ${limit} s`, `${s2(r.import_seconds)} s`, r.import_seconds <= limit],
+      [`longest main-thread task while importing ${n0(n)}`, "≤ 100 ms", `${n0(r.longest_task_ms)} ms`, r.longest_task_ms <= 100],
+    ] : [];
+  }),
 ];
 
 const lines = [];
@@ -114,6 +121,18 @@ for (const d of browser.devices) {
 }
 for (const d of native.devices) {
   for (const f of d.fine_tune.filter((f) => f.defaults)) out(`| native | ${d.label} | \`${f.architecture}\` | ${f.result.epochs} | ${s2(f.result.seconds)} |`);
+}
+out();
+out("## Samples files at scale (CPU page): import, and *Fine-tune* with the defaults on them");
+out();
+out("Each file imported into a fresh page like a person would (*Import samples*): read and decoded in a");
+out("worker, stored in IndexedDB in slices of 500 with progress; the time until \"Imported …\", and the");
+out("longest main-thread task meanwhile (a `longtask` observer). Then *Fine-tune* with nothing changed.");
+out();
+out("| samples | file | import | longest main-thread task | *Fine-tune*, defaults | worker wasm memory after |");
+out("| --- | --- | --- | --- | --- | --- |");
+for (const r of cpu.import ?? []) {
+  out(`| ${n0(r.samples)} | ${mb(r.bytes)} | ${s2(r.import_seconds)} s | ${n0(r.longest_task_ms)} ms | ${r.fine_tune_seconds == null ? "–" : `${s2(r.fine_tune_seconds)} s`} | ${r.worker_wasm == null ? "–" : mb(r.worker_wasm)} |`);
 }
 out();
 out("## Live prediction (canvas pixels in, probabilities out; preprocessing included)");

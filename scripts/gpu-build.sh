@@ -14,7 +14,9 @@ if [[ $profile == release ]]; then cargo_profile=${GPU_CARGO_PROFILE:-web}; else
 cargo build --target wasm32-unknown-unknown --lib --features webgpu --profile "$cargo_profile"
 [[ $cargo_profile == dev ]] && dir=debug || dir=$cargo_profile
 wasm="$CARGO_TARGET_DIR/wasm32-unknown-unknown/$dir/digit_transfer.wasm"
-wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name digit-transfer-gpu "$wasm"
+# With its TypeScript declarations, like the CPU build's (data-typescript in index.html): tsc
+# checks the worker's calls into this build against them (tsconfig.worker.json).
+wasm-bindgen --target web --out-dir "$out" --out-name digit-transfer-gpu "$wasm"
 # wasm-opt's level and features for this build are Trunk's for the CPU build, written once:
 # the data-wasm-opt and data-wasm-opt-params attributes of the rust link in index.html (Trunk
 # reads its flags only from there). Like Trunk, level "0" skips wasm-opt.

@@ -24,7 +24,8 @@ const hash = createHash("sha256");
 const precache = ["./"];
 for await (const path of files(dir)) {
   const name = relative(dir, path).split(sep).join("/");
-  if (name === "sw.js" || /\.(gz|br)$/.test(name)) continue;
+  // The bindings' TypeScript declarations (.d.ts, for tsc) are never loaded by the page.
+  if (name === "sw.js" || /\.(gz|br)$/.test(name) || name.endsWith(".d.ts")) continue;
   hash.update(name).update("\0").update(await readFile(path));
   if (!name.startsWith("digit-transfer-gpu")) precache.push(name);
 }

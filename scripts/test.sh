@@ -4,15 +4,20 @@
 #      actionlint, with ShellCheck on their run: blocks);
 #   2. setup's cargo installs against a crate registry that has moved on (tests/setup: stub
 #      tools, offline);
-#   3. lints: clippy, native (all targets, with the `fuzzing` feature) and wasm32 (without and
+#   3. the page's modules (www/) import one another without a circle, and page.js types
+#      index.html's elements as they are (tests/js);
+#   4. lints: clippy, native (all targets, with the `fuzzing` feature) and wasm32 (without and
 #      with the WebGPU device);
-#   4. native tests (CPU and wgpu on Mesa lavapipe), with the `fuzzing` feature, so that
+#   5. native tests (CPU and wgpu on Mesa lavapipe), with the `fuzzing` feature, so that
 #      tests/fuzz_corpus.rs replays the kept fuzzing inputs (the fuzzers: scripts/fuzz.sh);
-#   5. the wasm tests in headless Chromium with WebGPU, then
-#   6. without it (the CPU fallback), then
-#   7. in headless Firefox (no WebGPU on Linux: the CPU fallback; the same test build as 6);
-#   8. the release build of the page (Trunk; its hook scripts/gpu-build.sh adds the WebGPU wasm);
-#   9. the page's end-to-end tests in headless Chromium and Firefox (node --test tests/e2e/).
+#   6. the wasm tests in headless Chromium with WebGPU, then
+#   7. without it (the CPU fallback), then
+#   8. in headless Firefox (no WebGPU on Linux: the CPU fallback; the same test build as 7);
+#   9. the release build of the page (Trunk; its hook scripts/gpu-build.sh adds the WebGPU wasm);
+#  10. the page's JavaScript type-checked (tsc --checkJs: tsconfig.json for the page,
+#      tsconfig.worker.json for its workers), against the declarations wasm-bindgen wrote for
+#      both wasm builds in that build (dist/*.d.ts);
+#  11. the page's end-to-end tests in headless Chromium and Firefox (node --test tests/e2e/).
 # CHROMIUM and CHROMEDRIVER name the browser and its driver (default /usr/bin/chromium and
 # /usr/bin/chromedriver); DIGIT_TRANSFER_GPU_FLAGS adds Chromium flags for a real GPU (README).
 # FIREFOX and GECKODRIVER name Firefox and its driver (default /usr/bin/firefox-esr and the
@@ -32,6 +37,9 @@ scripts/lint-workflows.sh
 
 step "setup's installs when the registry has moved on (stub tools, offline)"
 node --test tests/setup/
+
+step "the page's modules: no import circle, element types as in index.html (tests/js)"
+node --test tests/js/
 
 # The native steps share one feature set, so clippy and the tests build the crate once each.
 native_features=(--features fuzzing)
@@ -89,6 +97,12 @@ env -u CHROMEDRIVER WASM_BINDGEN_TEST_WEBDRIVER_JSON="$webdriver_dir/webdriver-f
 
 step "page release build (the CPU wasm, and the WebGPU wasm beside it)"
 trunk build --release --offline
+
+step "JavaScript types (tsc --checkJs)"
+# After the page build: the wasm bindings' types are the .d.ts files it wrote into dist/, which
+# tsconfig's rootDirs put beside www/ (www/../digit-transfer.js is dist/digit-transfer.d.ts).
+tsc -p tsconfig.json
+tsc -p tsconfig.worker.json
 
 step "page end-to-end in headless Chromium (CPU fallback and WebGPU) and Firefox (CPU fallback)"
 node --test tests/e2e/

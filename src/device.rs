@@ -61,6 +61,23 @@ pub enum DeviceError {
     GpuNotBuilt,
 }
 
+/// Whether a run that failed with `message` on a device of `kind` failed because of the device
+/// itself (lost, or out of memory), so that it may go on on another device; any other error (a
+/// refusal, a diverging loss, a bug) is the run's own and would fail again anywhere. The CPU
+/// has nothing to go on to.
+pub fn is_device_fault(message: &str, kind: DeviceKind) -> bool {
+    if kind != DeviceKind::Wgpu {
+        return false;
+    }
+    let message = message.to_lowercase();
+    let lost =
+        message.contains("device") && (message.contains("lost") || message.contains("destroyed"));
+    // TrainError::Device: a read from the GPU that failed.
+    lost || message.contains("out of memory")
+        || message.contains("outofmemory")
+        || message.starts_with("the device failed")
+}
+
 /// A device and what it is, for people to read.
 #[derive(Clone, Debug)]
 pub struct Selected {
@@ -180,4 +197,35 @@ pub async fn read_floats<const D: usize>(
         .await
         .map_err(|e| format!("{e:?}"))?;
     data.try_into_vec::<f32>().map_err(|e| format!("{e:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_lost_or_full_gpu_is_a_device_fault() {
+        let gpu = DeviceKind::Wgpu;
+        for fault in [
+            "the GPU device was lost (destroyed)",
+            "Device lost: reason unknown",
+            "the device failed: a read from the GPU did not complete",
+            "Out of memory: a buffer of 2147483648 bytes",
+            "GPUOutOfMemoryError",
+        ] {
+            assert!(is_device_fault(fault, gpu), "{fault}");
+            assert!(
+                !is_device_fault(fault, DeviceKind::Ndarray),
+                "the CPU: {fault}"
+            );
+        }
+        for own in [
+            "the learning rate must be at most 1, not 1e30: Adam's steps are about the rate's size",
+            "the loss became NaN in epoch 1: training stopped and the weights from before it were kept; try a lower learning rate",
+            "“✓” has no samples: label at least one sample of each class",
+            "digit-transfer panicked at src/train/fit.rs:10:5: capacity overflow",
+        ] {
+            assert!(!is_device_fault(own, gpu), "{own}");
+        }
+    }
 }

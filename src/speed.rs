@@ -82,6 +82,8 @@ pub async fn time_training(
         batch_size,
         ..TrainConfig::default()
     };
+    // Before the noise is made: a batch past the limit is refused, not allocated.
+    config.validate()?;
     let samples = noise(batch_size * MAX_STEPS);
     let one = &samples[..batch_size];
     let warmup_seconds = time_epoch(&model, one, &config, device).await?;

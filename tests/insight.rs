@@ -129,9 +129,19 @@ fn the_projection_shares_axes_and_separation_ranks_networks() {
     let fresh = Classifier::new(Architecture::Cnn, 10, &device);
     let random = block_on(feature_map::features(&fresh, &images, &device)).unwrap();
     let projection = Projection::fit(&trained);
-    assert_eq!(Projection::fit(&trained), projection);
-    assert_eq!(projection.project(&trained), projection.project(&trained));
-    assert_ne!(projection.project(&trained), projection.project(&random));
+    // Features computed again fit the same axes: the page fits them once and draws later
+    // runs in them.
+    let again = block_on(feature_map::features(&model, &images, &device)).unwrap();
+    assert_eq!(Projection::fit(&again), projection);
+    // The axes are principal components: unit length, at right angles, the first the wider.
+    let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+    let [first, second] = &projection.axes;
+    assert!((dot(first, first) - 1.0).abs() < 1e-3 && (dot(second, second) - 1.0).abs() < 1e-3);
+    assert!(dot(first, second).abs() < 1e-3, "{}", dot(first, second));
+    let points = projection.project(&trained);
+    let spread = |axis: usize| points.iter().map(|p| p[axis].powi(2)).sum::<f32>();
+    assert!(spread(0) >= spread(1) && spread(1) > 0.0);
+    assert_ne!(points, projection.project(&random));
     let labelled = |features: Vec<Vec<f32>>| -> Vec<(Vec<f32>, usize)> {
         features
             .into_iter()

@@ -300,11 +300,12 @@ fn rehearsal_mixes_source_samples_into_every_batch() {
         2
     );
 
-    // Through the loop: batch counts include the rehearsed samples.
+    // Through the loop: batch counts include the rehearsed samples. A fresh network gets
+    // batches partly wrong, so the counts show in the accuracy.
     let device = cpu();
-    let (model, _) = pretrained(Architecture::Mlp, &device);
+    let model = Classifier::new(Architecture::Mlp, 10, &device);
     let config = TrainConfig {
-        epochs: 1,
+        epochs: 3,
         batch_size: 2,
         rehearsal: 6,
         ..Default::default()
@@ -325,9 +326,16 @@ fn rehearsal_mixes_source_samples_into_every_batch() {
     let mut sizes = Sizes::default();
     let outcome = block_on(train::fit(&model, sets, &config, &device, &mut sizes)).unwrap();
     assert!(outcome.history[0].samples_per_sec > 0.0);
-    // Accuracy is counted over 8 samples (2 own + 6 rehearsed): always a multiple of 1/8.
+    // Accuracy is counted over 8 samples (2 own + 6 rehearsed): always a multiple of 1/8, and
+    // not always of 1/2, as the 2 own samples alone would give.
+    assert_eq!(sizes.0.len(), 9, "3 batches in each of 3 epochs");
     assert!(
         sizes.0.iter().all(|x| (x - x.round()).abs() < 1e-4),
+        "{:?}",
+        sizes.0
+    );
+    assert!(
+        sizes.0.iter().any(|x| x.round() as i32 % 4 != 0),
         "{:?}",
         sizes.0
     );
@@ -596,7 +604,7 @@ fn settings_that_cannot_train_are_refused_before_training() {
                 validation_split: -0.5,
                 ..base.clone()
             },
-            "the validation split must be at least 0 and below 1, not -0.5",
+            "the validation split must be at least 0 and at most 0.9, not -0.5: at least a tenth of each class must be left to train on",
         ),
     ] {
         assert_eq!(attempt(settings, &classes).to_string(), message);
@@ -849,7 +857,7 @@ fn the_settings_form_is_checked_in_rust_and_the_best_run_chosen() {
     );
     assert_eq!(
         refused(|f| f.validation_split = 1.0),
-        "the validation split must be at least 0 and below 1, not 1"
+        "the validation split must be at least 0 and at most 0.9, not 1: at least a tenth of each class must be left to train on"
     );
 
     assert_eq!(transfer::best_run(&[]), None);
@@ -858,6 +866,241 @@ fn the_settings_form_is_checked_in_rust_and_the_best_run_chosen() {
         Some(2)
     );
     assert_eq!(transfer::best_run(&[None, None]), Some(0));
+}
+
+/// The settings form as the page sends it by default, for the tests of its boundary.
+fn plain_form() -> transfer::SettingsForm {
+    transfer::SettingsForm {
+        strategy: Strategy::Head,
+        epochs: 20.0,
+        batch_size: None,
+        learning_rate: 0.003,
+        weight_decay: 0.0,
+        augment: false,
+        validation_split: 0.2,
+        patience: 5.0,
+        rehearsal: 0.0,
+        seed: 1,
+    }
+}
+
+/// Sets the form's field named `field` (a [`limits::Limit`]'s) to `value`.
+fn set_field(form: &mut transfer::SettingsForm, field: &str, value: f64) {
+    match field {
+        "epochs" => form.epochs = value,
+        "batch_size" => form.batch_size = Some(value),
+        "learning_rate" => form.learning_rate = value,
+        "weight_decay" => form.weight_decay = value,
+        "validation_split" => form.validation_split = value,
+        "patience" => form.patience = value,
+        "rehearsal" => form.rehearsal = value,
+        other => panic!("the form has no field {other}"),
+    }
+}
+
+/// Every setting has a largest value with a reason: the largest is taken, the next refused in
+/// words that name the setting, the limit and why (the values that once panicked the page's
+/// worker among them).
+#[test]
+fn every_setting_has_a_limit_and_says_why() {
+    use digit_transfer::train::limits;
+    use transfer::Settings;
+    let fields: Vec<&str> = limits::ALL.iter().map(|l| l.field).collect();
+    assert_eq!(
+        fields,
+        [
+            "epochs",
+            "batch_size",
+            "learning_rate",
+            "weight_decay",
+            "validation_split",
+            "patience",
+            "rehearsal"
+        ],
+        "every numeric setting of the form has a limit"
+    );
+    for limit in limits::ALL {
+        let mut at = plain_form();
+        set_field(&mut at, limit.field, limit.max);
+        assert!(
+            Settings::try_from(at).is_ok(),
+            "{} at its largest, {}, is accepted",
+            limit.field,
+            limit.max
+        );
+        let step = if limit.max >= 10.0 { 1.0 } else { 0.05 };
+        for over in [limit.max + step, 1e8, 4_294_967_295.0] {
+            let mut form = plain_form();
+            set_field(&mut form, limit.field, over);
+            let message = Settings::try_from(form).unwrap_err().to_string();
+            for part in [
+                limit.name,
+                &limit.max.to_string(),
+                &over.to_string(),
+                limit.why,
+            ] {
+                assert!(message.contains(part), "{message:?} names {part:?}");
+            }
+        }
+    }
+    let mut form = plain_form();
+    form.epochs = 100_000_000.0;
+    assert_eq!(
+        Settings::try_from(form).unwrap_err().to_string(),
+        format!(
+            "epochs must be at most 10000, not 100000000: {}",
+            limits::EPOCHS.why
+        )
+    );
+    let mut form = plain_form();
+    form.rehearsal = 9_999_999.0;
+    assert_eq!(
+        Settings::try_from(form).unwrap_err().to_string(),
+        format!(
+            "rehearsal must be at most 256, not 9999999: {}",
+            limits::REHEARSAL.why
+        )
+    );
+}
+
+/// The boundary between the page and the runs, as a property: of 20,000 forms made of edge
+/// values (zero, negative, fractions, each limit and past it, the largest integers, NaN, ∞)
+/// and random numbers, each is refused with a message or accepted within every limit, and
+/// neither the check nor the run's own check of the task panics.
+#[test]
+fn no_settings_form_panics_and_every_accepted_one_is_within_the_limits() {
+    use digit_transfer::train::limits;
+    use rand::rngs::StdRng;
+    use rand::{RngExt, SeedableRng};
+    use transfer::Settings;
+    let mut edges = vec![
+        0.0,
+        -1.0,
+        0.5,
+        1.0,
+        2.5,
+        1e-300,
+        1e8,
+        4_294_967_295.0,
+        4_294_967_296.0,
+        1e300,
+        f64::MAX,
+        f64::MIN,
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    ];
+    for limit in limits::ALL {
+        edges.extend([limit.min, limit.max, limit.max + 1.0, limit.max + 0.05]);
+    }
+    let classes = names(&["round", "straight"]);
+    let samples = round_or_straight(Split::Train, 3);
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut accepted = 0;
+    for _ in 0..20_000 {
+        let value = |rng: &mut StdRng| match rng.random_range(0..3) {
+            0 => edges[rng.random_range(0..edges.len())],
+            1 => rng.random_range(-10.0..2_000.0_f64).round(),
+            _ => rng.random_range(0.0..1.2),
+        };
+        let form = transfer::SettingsForm {
+            strategy: Strategy::ALL[rng.random_range(0..3)],
+            epochs: value(&mut rng),
+            batch_size: if rng.random_bool(0.5) {
+                Some(value(&mut rng))
+            } else {
+                None
+            },
+            learning_rate: value(&mut rng),
+            weight_decay: value(&mut rng),
+            augment: rng.random_bool(0.5),
+            validation_split: value(&mut rng),
+            patience: value(&mut rng),
+            rehearsal: value(&mut rng),
+            seed: rng.random(),
+        };
+        let checked = std::panic::catch_unwind(|| {
+            Settings::try_from(form.clone()).map(|settings| {
+                let task = transfer::Task {
+                    class_names: &classes,
+                    samples: &samples,
+                };
+                let run = transfer::check_run(task, &settings, false).map(|_| ());
+                (settings, run)
+            })
+        });
+        let Ok(checked) = checked else {
+            panic!("{form:?} panics");
+        };
+        if let Ok((settings, _)) = checked {
+            accepted += 1;
+            let within = |limit: limits::Limit, value: f64| {
+                assert!(
+                    (limit.min..=limit.max).contains(&value),
+                    "{form:?}: {} is {value}",
+                    limit.field
+                )
+            };
+            within(limits::EPOCHS, settings.epochs as f64);
+            within(limits::BATCH_SIZE, settings.batch_size.unwrap_or(1) as f64);
+            within(limits::LEARNING_RATE, settings.learning_rate);
+            within(limits::WEIGHT_DECAY, settings.weight_decay);
+            within(limits::VALIDATION_SPLIT, settings.validation_split);
+            within(limits::PATIENCE, settings.patience as f64);
+            within(limits::REHEARSAL, settings.rehearsal as f64);
+        }
+    }
+    assert!(accepted > 100, "only {accepted} forms were accepted");
+}
+
+/// A run at every limit at once (the most epochs, patience and rehearsal, the largest batch)
+/// starts: nothing it allocates up front overflows. It is stopped after its first batch.
+#[test]
+fn a_run_at_every_limit_starts_without_overflowing() {
+    use digit_transfer::train::{BatchProgress, Control, Observer, limits};
+    struct StopAtOnce(usize);
+    impl Observer for StopAtOnce {
+        fn batch(&mut self, _: &BatchProgress) -> Control {
+            self.0 += 1;
+            Control::Stop
+        }
+    }
+    let device = cpu();
+    let (model, info) = pretrained(Architecture::Mlp, &device);
+    let samples = mnist_subset(Split::Train, 103);
+    let source = mnist_subset(Split::HeldOut, 30);
+    let settings = transfer::Settings {
+        strategy: Strategy::Full,
+        epochs: limits::EPOCHS.max_count(),
+        batch_size: Some(limits::BATCH_SIZE.max_count()),
+        learning_rate: limits::LEARNING_RATE.max,
+        weight_decay: limits::WEIGHT_DECAY.max,
+        validation_split: 0.0,
+        patience: 0,
+        rehearsal: limits::REHEARSAL.max_count(),
+        ..Default::default()
+    };
+    let mut observer = StopAtOnce(0);
+    let result = block_on(transfer::fine_tune(
+        transfer::FineTuneRequest {
+            pretrained: &model,
+            info: &info,
+            task: transfer::Task {
+                class_names: &info.class_names,
+                samples: &samples,
+            },
+            settings: &settings,
+            source: transfer::SourceDigits {
+                rehearsal: &source,
+                held_out: &[],
+            },
+            resume: None,
+        },
+        &device,
+        &mut observer,
+    ));
+    assert!(result.is_ok(), "{:?}", result.err());
+    assert_eq!(observer.0, 1, "stopped after the first batch");
 }
 
 /// The page's worker keeps the MNIST digits once it has them: a new task after an adapt-mode

@@ -7,7 +7,7 @@ import * as store from "./store.js";
 import { $, busy, errorText, say, state } from "./page.js";
 import { pad, predict, useModel } from "./prediction.js";
 import { addClass, deleteAllSamples, labelByKey, loadTask, renderSamples, setMode, warnIfMemoryOnly } from "./gallery.js";
-import { exportSamples, exportWeights, importSamples, loadWeights, resetWeights } from "./files.js";
+import { cancelImport, exportSamples, exportWeights, importSamples, loadWeights, resetWeights } from "./files.js";
 import { resetSettings, restoreSettings, saveSettings } from "./settings.js";
 import { startTrainer } from "./device.js";
 import { fineTune, stopTraining } from "./training.js";
@@ -19,7 +19,7 @@ function wireDrawing() {
   $("undo").addEventListener("click", () => pad.undo());
   $("clear").addEventListener("click", () => pad.clear());
   document.addEventListener("keydown", (e) => {
-    if (e.target.closest("input, select, textarea")) return;
+    if (e.target instanceof Element && e.target.closest("input, select, textarea")) return;
     if ((e.ctrlKey || e.metaKey) && e.key === "z") {
       e.preventDefault();
       pad.undo();
@@ -39,7 +39,7 @@ function wireSamples() {
     addClass($("class-name").value);
     $("class-name").value = "";
   });
-  for (const b of document.querySelectorAll("[data-preset]")) {
+  for (const b of /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll("[data-preset]"))) {
     b.addEventListener("click", () => {
       for (const name of b.dataset.preset.split("|")) {
         if (!state.tasks.new.classes.includes(name)) addClass(name);
@@ -50,6 +50,7 @@ function wireSamples() {
   $("mode-new").addEventListener("click", () => setMode("new"));
   $("export-samples").addEventListener("click", exportSamples);
   $("import-samples").addEventListener("change", (e) => importSamples(e.target));
+  $("cancel-import").addEventListener("click", cancelImport);
 }
 
 function wireWeights() {

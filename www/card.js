@@ -26,21 +26,11 @@ async function predictionMs(arch) {
   }
 }
 
-/** Training samples/s of `arch` on the worker's device (its own timing of a few steps). */
-function trainingSpeed(arch) {
-  const trainer = state.trainer;
-  return new Promise((resolve, reject) => {
-    const stop = trainer.listen((m) => {
-      if (m.type === "timed" && m.arch === arch) {
-        stop();
-        resolve(m.timing.samples_per_sec);
-      } else if (m.type === "error" && m.during === "time") {
-        stop();
-        reject(new Error(m.message));
-      }
-    });
-    trainer.send({ type: "time", arch });
-  });
+/** Training samples/s of `arch` on the worker's device (its own timing of a few steps); the
+ * worker answers one request at a time, so the timing never overlaps a run. */
+async function trainingSpeed(arch) {
+  const timed = await state.trainer.request({ type: "time", arch }).answer;
+  return timed.timing.samples_per_sec;
 }
 
 async function speedOf(arch, device) {
@@ -87,7 +77,7 @@ export async function showCard() {
     }),
   );
   for (const n of shipped) {
-    const tr = table.querySelector(`tr[data-arch="${n.architecture}"]`);
+    const tr = /** @type {HTMLTableRowElement} */ (table.querySelector(`tr[data-arch="${n.architecture}"]`));
     try {
       const speed = await speedOf(n.architecture, trainer?.kind ?? "cpu");
       tr.children[5].textContent = `${Math.round(speed.training).toLocaleString("en")} samples/s`;

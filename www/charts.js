@@ -31,7 +31,8 @@ const charts = {
 };
 
 new ResizeObserver(() => {
-  for (const [key, chart] of Object.entries(charts)) {
+  for (const key of /** @type {const} */ (["loss", "accuracy"])) {
+    const chart = charts[key];
     const width = Math.max(240, $(`chart-${key}`).clientWidth);
     if (Math.abs(chart.width - width) > 4) chart.setSize({ width, height: 180 });
   }

@@ -1,6 +1,7 @@
-// Where fine-tuning runs: the training worker, its device badge, and Auto's measurements
-// kept in this browser. Messages to and from the worker are listed in protocol.js.
-import { auto_batch_size } from "../digit-transfer.js";
+// Where fine-tuning runs: the training worker (one owner of its messages: each request tagged
+// and answered, see protocol.js), its device badge, and Auto's measurements kept in this
+// browser.
+import { measured_batch_size } from "../digit-transfer.js";
 import * as store from "./store.js";
 import { $, errorText, say, state } from "./page.js";
 import { readSettings } from "./settings.js";
@@ -43,45 +44,107 @@ function showMeasuring(adapter) {
   badge.title = "Auto times a few training steps on each device and trains on the faster; drawing and predictions work meanwhile.";
 }
 
-/** The batch size Auto measures at: the form's, or the automatic one when it is empty. */
-function measuredBatch() {
-  const batch = readSettings().batch_size;
-  return Number.isInteger(batch) && batch >= 1 ? batch : auto_batch_size();
+/** The batch size Auto measures at: the form's, or the automatic one when it is empty or not
+ * a batch a run would take. */
+const measuredBatch = () => measured_batch_size(readSettings().batch_size);
+
+/** A request the worker could not answer. `fault`: the device failed (lost, out of memory),
+ * so a run may go on on the CPU; `restart`: the worker (or the wasm in it) is broken — it
+ * crashed, or a bug panicked — and must be started again. */
+export class WorkerError extends Error {
+  constructor(message, { fault = false, restart = false } = {}) {
+    super(message);
+    this.fault = fault;
+    this.restart = restart;
+  }
 }
 
-/** The training worker: `ready` settles with its ReadyMessage; `listen` sees every message. */
-class Trainer {
-  /** `choices`: a promise of Auto's kept measurements; `options.remeasure` measures again. */
+/**
+ * The training worker, and the one owner of its messages: each request gets an id, and the
+ * worker's answers go to the request they name. `ready` settles with the ReadyMessage.
+ */
+export class Trainer {
+  /** `choices`: a promise of Auto's kept measurements; `options.remeasure` measures again;
+   * `options.onEvent` sees the open request's messages (measuring, measured). */
   constructor(device, choices, options = {}) {
     this.device = device;
     this.measuredFor = { arch: state.arch, batch: measuredBatch() };
     this.worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
-    this.listeners = new Set();
-    this.ready = new Promise((resolve, reject) => {
-      this.listen((m) => {
-        if (m.type === "ready") resolve(m);
-        else if (m.type === "error" && m.during === "open") reject(new Error(m.message));
-      });
-    });
-    this.worker.onmessage = ({ data }) => this.listeners.forEach((l) => l(data));
+    this.nextId = 1;
+    /** @type {Map<number, { onEvent: (m: object) => void, resolve: (m: any) => void, reject: (e: Error) => void }>} */
+    this.pending = new Map();
+    /** Messages about no request: a GPU lost while idle, a crash. */
+    this.idleListeners = new Set();
+    /** Set once the worker has crashed: every later request fails with it. */
+    this.crashed = null;
+    /** @type {import("./protocol.js").ReadyMessage | null} the worker's answer to open, once ready */
+    this.info = null;
+    this.worker.onmessage = ({ data }) => this.receive(data);
     this.worker.onerror = (e) => {
       e.preventDefault();
-      this.listeners.forEach((l) => l({ type: "crash", message: e.message || "the training worker stopped" }));
+      this.crash(e.message || "no reason given");
     };
     const { arch, batch } = this.measuredFor;
-    choices.then((kept) => {
-      this.send({ type: "open", device, arch, batch, choices: kept, remeasure: Boolean(options.remeasure) });
+    this.ready = choices.then((kept) => this.request(
+      { type: "open", device, arch, batch, choices: kept, remeasure: Boolean(options.remeasure) },
+      options.onEvent,
+    ).answer);
+  }
+
+  /** Send a request; `answer` settles with its final message (ready, done, timed) or fails
+   * with a WorkerError; `onEvent` sees the messages in between.
+   * @param {Omit<import("./protocol.js").OpenMessage, "id"> | Omit<import("./protocol.js").TrainMessage, "id">
+   *   | Omit<import("./protocol.js").TimeMessage, "id">} message  the request, without its id (added here)
+   * @param {(m: import("./protocol.js").WorkerOutput) => void} [onEvent]
+   * @param {Transferable[]} [transfer] */
+  request(message, onEvent = () => {}, transfer = []) {
+    const id = this.nextId++;
+    const answer = new Promise((resolve, reject) => {
+      if (this.crashed) return reject(this.crashed);
+      this.pending.set(id, { onEvent, resolve, reject });
+      this.worker.postMessage({ ...message, id }, transfer);
     });
+    return { id, answer };
   }
-  /** @param {import("./protocol.js").WorkerInput} message */
-  send(message, transfer = []) {
-    this.worker.postMessage(message, transfer);
+
+  /** Stop the run `id` after its current batch (or before it starts). */
+  stop(id) {
+    this.worker.postMessage({ type: "stop", id });
   }
-  listen(listener) {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+
+  /** @param {import("./protocol.js").WorkerOutput} m */
+  receive(m) {
+    const pending = m.id == null ? undefined : this.pending.get(m.id);
+    if (!pending) {
+      if (m.type === "device-lost") this.idleListeners.forEach((l) => l(m));
+      return;
+    }
+    if (m.type === "device-lost" || m.type === "error") {
+      // After a loss the wasm's pending GPU reads may never settle: the request fails now.
+      this.pending.delete(m.id);
+      const error = m.type === "error" ? m : { message: m.message, fault: true, panicked: false };
+      pending.reject(new WorkerError(error.message, { fault: error.fault, restart: error.panicked }));
+    } else if (m.type === "ready" || m.type === "done" || m.type === "timed") {
+      this.pending.delete(m.id);
+      pending.resolve(m);
+    } else {
+      pending.onEvent(m);
+    }
   }
+
+  crash(reason) {
+    this.crashed = new WorkerError(`the training worker stopped (${reason})`, { restart: true });
+    for (const { reject } of this.pending.values()) reject(this.crashed);
+    this.pending.clear();
+    this.idleListeners.forEach((l) => l({ type: "crash", message: this.crashed.message }));
+  }
+
+  onIdleMessage(listener) {
+    this.idleListeners.add(listener);
+  }
+
   close() {
+    this.pending.clear();
     this.worker.terminate();
   }
 }
@@ -95,34 +158,64 @@ async function savedChoices() {
   }
 }
 
-/** Start a worker on `device` ("auto", "webgpu", "cpu"); one that fails falls back to the CPU. */
+const capital = (text) => `${text[0].toUpperCase()}${text.slice(1)}`;
+
+/** The badge when no worker could start at all. */
+function showUnavailable(reason) {
+  const badge = $("badge");
+  $("remeasure").hidden = true;
+  $("device-reason")?.remove();
+  badge.dataset.device = "unavailable";
+  badge.textContent = "Fine-tuning unavailable";
+  badge.title = `The training worker could not start: ${reason}`;
+  const span = document.createElement("span");
+  span.id = "device-reason";
+  span.className = "why";
+  span.textContent = `the training worker could not start: ${reason}`;
+  badge.after(span);
+}
+
+/** Start a worker on `device` ("auto", "webgpu", "cpu"); one that fails falls back to the CPU,
+ * and one that crashes later is started again. */
 export async function startTrainer(device, options = {}) {
   state.trainer?.close();
   showBadge(null);
-  const trainer = new Trainer(device, savedChoices(), options);
-  state.trainer = trainer;
-  trainer.listen((m) => {
+  /** @type {Trainer} */
+  let trainer;
+  const onEvent = (m) => {
     if (state.trainer !== trainer) return;
     if (m.type === "measuring") showMeasuring(m.adapter);
     if (m.type === "measured") {
       savedChoices().then((choices) => store.put("device-choices", { ...choices, [m.key]: m.choice })).catch(() => {});
     }
-  });
+  };
+  trainer = new Trainer(device, savedChoices(), { ...options, onEvent });
+  state.trainer = trainer;
   try {
     const ready = await trainer.ready;
     if (state.trainer !== trainer) return;
     trainer.info = ready;
     showBadge(ready);
     document.body.dataset.device = ready.kind;
-    // A GPU lost between runs: move to the CPU now rather than fail the next run.
-    trainer.listen((m) => {
-      if (m.type !== "device-lost" || state.training || state.trainer !== trainer) return;
-      say(`${m.message[0].toUpperCase()}${m.message.slice(1)}; fine-tuning now runs on the CPU.`, "error");
-      $("device").value = "cpu";
-      startTrainer("cpu");
+    trainer.onIdleMessage((m) => {
+      if (state.trainer !== trainer || state.training) return;
+      if (m.type === "device-lost") {
+        // A GPU lost between runs: move to the CPU now rather than fail the next run.
+        say(`${capital(m.message)}; fine-tuning now runs on the CPU.`, "error");
+        $("device").value = "cpu";
+        startTrainer("cpu");
+      } else if (m.type === "crash") {
+        say(`${capital(m.message)}; it was started again.`, "error");
+        startTrainer(device);
+      }
     });
   } catch (error) {
     if (state.trainer !== trainer) return;
+    if (device === "cpu") {
+      showUnavailable(errorText(error));
+      say(`Fine-tuning is not available: ${errorText(error)}. Drawing and predictions still work.`, "error");
+      return;
+    }
     say(`${device === "webgpu" ? "WebGPU" : "The device"} is not available: ${errorText(error)}. Using the CPU.`, "error");
     $("device").value = "cpu";
     await startTrainer("cpu");

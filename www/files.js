@@ -1,10 +1,10 @@
 // Files in and out: samples files (export, import), weights (.bpk / .safetensors export, load,
 // reset to pretrained), and the fine-tuned weights kept in IndexedDB.
-import { DigitModel, check_file_size, decode_samples, encode_samples, image_pixels, is_digit_task } from "../digit-transfer.js";
+import { DigitModel, check_file_size, check_new_class, image_pixels, is_digit_task } from "../digit-transfer.js";
 import * as store from "./store.js";
 import { $, busy, errorText, say, state, task } from "./page.js";
 import { currentWeights, useModel } from "./prediction.js";
-import { renderSamples, setMode, storeClasses, storeSamples } from "./gallery.js";
+import { renderSamples, setMode, storeClasses, storeSamples, unstoreSamples } from "./gallery.js";
 import { clearResults } from "./results.js";
 
 function download(bytes, name, type) {
@@ -30,13 +30,34 @@ export function flatten(samples) {
   return { images, labels };
 }
 
-export function exportSamples() {
+/** Decode or encode a samples file in a worker of its own (samples-worker.js), so that a file
+ * of any size leaves the page responsive. */
+function inSamplesWorker(message, transfer = []) {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL("./samples-worker.js", import.meta.url), { type: "module" });
+    const end = () => worker.terminate();
+    worker.onmessage = ({ data }) => {
+      end();
+      if (data.error) reject(new Error(data.error));
+      else resolve(data);
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      end();
+      reject(new Error(event.message || "the samples worker stopped"));
+    };
+    worker.postMessage(message, transfer);
+  });
+}
+
+export async function exportSamples() {
   const t = task();
+  const count = t.samples.length;
   try {
     const { images, labels } = flatten(t.samples);
-    const json = encode_samples(t.classes, images, labels);
+    const { json } = await inSamplesWorker({ encode: { classes: t.classes, images, labels } }, [images.buffer, labels.buffer]);
     download(json, `digit-transfer-${state.mode === "adapt" ? "digits" : "task"}-samples.json`, "application/json");
-    say(`Exported ${t.samples.length} samples.`);
+    say(`Exported ${count.toLocaleString("en")} samples.`);
   } catch (error) {
     say(`Could not export: ${errorText(error)}`, "error");
   }
@@ -51,51 +72,113 @@ async function readFile(input) {
   return { name: file.name, bytes: new Uint8Array(await file.arrayBuffer()) };
 }
 
-/** Merge decoded samples into the task their classes belong to, by class name. */
-function mergeSamples(decoded) {
-  const classes = decoded.classes;
-  const mode = is_digit_task(classes) ? "adapt" : "new";
-  const t = state.tasks[mode];
-  const map = classes.map((name) => {
-    let i = t.classes.indexOf(name);
+/**
+ * Where decoded samples go: the task their classes belong to, and each file class's index
+ * there (classes the task lacks are added, within the task's limits), or an Error saying why
+ * they cannot be added. Nothing is changed yet.
+ */
+function placeSamples(decoded) {
+  const mode = is_digit_task(decoded.classes) ? "adapt" : "new";
+  const classes = [...state.tasks[mode].classes];
+  const map = decoded.classes.map((name) => {
+    let i = classes.indexOf(name);
     if (i < 0) {
-      t.classes = [...t.classes, name];
-      i = t.classes.length - 1;
+      classes.push(check_new_class(classes, name));
+      i = classes.length - 1;
     }
     return i;
   });
-  const pixels = image_pixels();
-  const added = Array.from(decoded.labels, (label, i) => ({
-    id: store.newId(),
-    label: map[label],
-    image: decoded.images.slice(i * pixels, (i + 1) * pixels),
-  }));
-  t.samples.push(...added);
-  return { mode, added };
+  return { mode, classes, map };
+}
+
+/** The import in progress, which Cancel ends: { cancelled }. */
+let importing = null;
+
+export const importInProgress = () => importing !== null;
+
+export function cancelImport() {
+  if (importing) importing.cancelled = true;
 }
 
 export async function importSamples(input) {
   if (busy()) return say("Wait for fine-tuning to finish before importing.", "error");
+  if (importing) return say("An import is already under way.", "error");
+  const run = { cancelled: false };
+  importing = run;
+  let file = null;
   try {
-    const file = await readFile(input);
+    file = await readFile(input);
     if (!file) return;
+    say(`Reading ${file.name}…`);
     let decoded;
     try {
-      decoded = decode_samples(file.bytes);
+      decoded = await inSamplesWorker({ decode: file.bytes }, [file.bytes.buffer]);
     } catch (error) {
       throw new Error(`${file.name}: ${errorText(error)}`);
     }
-    const classes = decoded.classes.length;
-    const { mode, added } = mergeSamples(decoded);
-    decoded.free();
+    const { mode, classes, map } = placeSamples(decoded);
     await setMode(mode);
+    if (state.mode !== mode) throw new Error("the task cannot change now");
+    const t = state.tasks[mode];
+    const newClasses = classes.length > t.classes.length;
+    t.classes = classes;
+    if (newClasses) await storeClasses();
+    const result = await storeImported(mode, decoded, map, file.name, run);
     renderSamples();
-    if (mode === "new") await storeClasses();
-    await storeSamples(mode, added);
-    say(`Imported ${added.length} samples of ${classes} classes from ${file.name}.`);
+    const from = `${decoded.classes.length} classes from ${file.name}`;
+    if (result.cancelled) {
+      say(`Import cancelled; the ${result.added.toLocaleString("en")} samples read so far were taken out again. Nothing was changed.`);
+    } else if (result.error) {
+      say(`Imported ${result.added.toLocaleString("en")} samples of ${from}, but ${result.unsaved.toLocaleString("en")} could not be saved: ${result.error}. They stay in this tab, marked unsaved, and are saved when storage works again; use “Export samples” to keep them.`, "error");
+    } else {
+      say(`Imported ${result.added.toLocaleString("en")} samples of ${from}.`);
+    }
   } catch (error) {
     say(`Could not import: ${errorText(error)}. Nothing was changed.`, "error");
+  } finally {
+    importing = null;
+    $("cancel-import").hidden = true;
   }
+}
+
+/**
+ * Put decoded samples into the task `mode` and storage in slices of a few hundred, so that no
+ * main-thread task is long and the person sees the progress and can cancel. Cancelling takes
+ * the slices already added out again. Returns { added, unsaved, error, cancelled }.
+ */
+async function storeImported(mode, decoded, map, name, run) {
+  const SLICE = 500;
+  const pixels = image_pixels();
+  const total = decoded.labels.length;
+  const t = state.tasks[mode];
+  const added = [];
+  let unsaved = 0;
+  let error = null;
+  $("cancel-import").hidden = false;
+  for (let start = 0; start < total; start += SLICE) {
+    if (run.cancelled) break;
+    say(`Importing ${start.toLocaleString("en")} of ${total.toLocaleString("en")} samples from ${name}…`);
+    const slice = [];
+    for (let i = start; i < Math.min(total, start + SLICE); i++) {
+      slice.push({ id: store.newId(), label: map[decoded.labels[i]], image: decoded.images.slice(i * pixels, (i + 1) * pixels) });
+    }
+    for (const s of slice) t.samples.push(s);
+    added.push(...slice);
+    const saved = await storeSamples(mode, slice, { quiet: true });
+    if (!saved.ok) {
+      unsaved += slice.length;
+      error ??= saved.error;
+    }
+    // Back to the event loop between slices: the progress shows, and a click on Cancel is seen.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  if (run.cancelled) {
+    const ids = new Set(added.map((s) => s.id));
+    state.tasks[mode].samples = state.tasks[mode].samples.filter((s) => !ids.has(s.id));
+    await unstoreSamples(mode, [...ids]);
+    return { added: added.length, unsaved: 0, error: null, cancelled: true };
+  }
+  return { added: added.length, unsaved, error, cancelled: false };
 }
 
 export async function exportWeights(format, extension) {
@@ -108,13 +191,18 @@ export async function exportWeights(format, extension) {
   }
 }
 
-/** Keep (or forget) the weights of `mode` in IndexedDB, in one transaction. */
+/** Keep (or forget) the weights of `mode` in IndexedDB, in one transaction, with the network
+ * they are for. False (and the status line says why) when storage failed. */
 export async function saveWeights(mode) {
   try {
-    if (state.weights[mode]) await store.put(`weights:${mode}`, state.weights[mode]);
-    else await store.remove(`weights:${mode}`);
+    if (state.weights[mode]) {
+      await store.put(`weights:${mode}`, state.weights[mode]);
+      await store.put("arch", state.arch);
+    } else await store.remove(`weights:${mode}`);
+    return true;
   } catch (error) {
-    say(`Could not save the weights: ${store.describe(error)}. Export them to keep them.`, "error");
+    say(`Could not save the weights: ${store.describe(error)}. They are in use in this tab only; export them to keep them.`, "error");
+    return false;
   }
 }
 
@@ -148,12 +236,13 @@ export async function loadWeights(input) {
       state.arch = arch;
       $("arch").value = arch;
     }
-    await saveWeights(mode);
+    const saved = await saveWeights(mode);
     if (mode === "new") await storeClasses();
     await setMode(mode);
     renderSamples();
     await useModel();
-    say(`Loaded ${arch} weights with ${classes.length} classes from ${file.name}.`);
+    // A failure to save stays the last word: the weights are in use, but not kept.
+    if (saved) say(`Loaded ${arch} weights with ${classes.length} classes from ${file.name}.`);
   } catch (error) {
     say(`Could not load the weights: ${errorText(error)}. The model in use is unchanged.`, "error");
   }
@@ -162,8 +251,8 @@ export async function loadWeights(input) {
 export async function resetWeights() {
   if (busy()) return;
   state.weights[state.mode] = null;
-  await saveWeights(state.mode);
+  const saved = await saveWeights(state.mode);
   clearResults();
   await useModel();
-  say(`Back to the pretrained ${state.arch}.`);
+  if (saved) say(`Back to the pretrained ${state.arch}.`);
 }

@@ -36,23 +36,53 @@ function labelButton(name, i, n) {
   return b;
 }
 
+/** Thumbnails drawn at a time: a class of thousands draws only what comes into view. */
+const THUMBS_AT_ONCE = 200;
+
+function thumbButton(s, name) {
+  const item = document.createElement("button");
+  item.type = "button";
+  item.className = s.unsaved ? "thumb unsaved" : "thumb";
+  item.title = s.unsaved ? `Not saved yet (storage failed); click to delete this ${name}` : `Delete this ${name}`;
+  item.setAttribute("aria-label", `Delete sample of ${name}${s.unsaved ? " (not saved)" : ""}`);
+  item.append(thumbnail(s.image));
+  item.addEventListener("click", () => deleteSample(s.id));
+  return item;
+}
+
+/** Drawn lazily: the first thumbnails now, the next ones each time the end of the class
+ * scrolls into view. */
+const moreThumbs = typeof IntersectionObserver === "function"
+  ? new IntersectionObserver((entries) => {
+    for (const entry of entries) if (entry.isIntersecting) entry.target.dispatchEvent(new Event("more"));
+  }, { rootMargin: "200px" })
+  : null;
+
 function classGroup(t, name, label, n) {
   const group = document.createElement("div");
   group.className = "group";
   const title = document.createElement("h3");
-  title.textContent = `${name} · ${n}`;
+  title.textContent = `${name} · ${n.toLocaleString("en")}`;
   const items = document.createElement("div");
   items.className = "thumbs";
-  for (const s of t.samples.filter((s) => s.label === label)) {
-    const item = document.createElement("button");
-    item.type = "button";
-    item.className = "thumb";
-    item.title = `Delete this ${name}`;
-    item.setAttribute("aria-label", `Delete sample of ${name}`);
-    item.append(thumbnail(s.image));
-    item.addEventListener("click", () => deleteSample(s.id));
-    items.append(item);
-  }
+  const samples = t.samples.filter((s) => s.label === label);
+  let shown = 0;
+  const more = document.createElement("button");
+  more.type = "button";
+  more.className = "more quiet";
+  const showMore = () => {
+    const next = samples.slice(shown, shown + THUMBS_AT_ONCE);
+    shown += next.length;
+    more.before(...next.map((s) => thumbButton(s, name)));
+    more.hidden = shown >= samples.length;
+    more.textContent = `Show ${Math.min(THUMBS_AT_ONCE, samples.length - shown).toLocaleString("en")} more of ${(samples.length - shown).toLocaleString("en")}`;
+    if (more.hidden) moreThumbs?.unobserve(more);
+  };
+  more.addEventListener("click", showMore);
+  more.addEventListener("more", showMore);
+  items.append(more);
+  showMore();
+  if (!more.hidden) moreThumbs?.observe(more);
   group.append(title, items);
   return group;
 }
@@ -71,10 +101,12 @@ function classChip(name, i) {
 
 export function renderSamples() {
   const t = task();
+  moreThumbs?.disconnect();
   const n = counts();
   $("label-buttons").replaceChildren(...t.classes.map((name, i) => labelButton(name, i, n[i])));
+  const unsaved = t.samples.filter((s) => s.unsaved).length;
   $("sample-count").textContent = t.classes.length
-    ? `${t.samples.length} sample${t.samples.length === 1 ? "" : "s"} in ${t.classes.length} classes.`
+    ? `${t.samples.length} sample${t.samples.length === 1 ? "" : "s"} in ${t.classes.length} classes.${unsaved ? ` ${unsaved} not saved yet.` : ""}`
     : "Add at least two classes.";
   $("gallery").replaceChildren(...t.classes.map((name, label) => classGroup(t, name, label, n[label])));
   $("class-list").replaceChildren(...state.tasks.new.classes.map(classChip));
@@ -91,21 +123,39 @@ export function warnIfMemoryOnly() {
 }
 
 function storageFailed(error) {
-  say(`Could not save the samples: ${store.describe(error)}. They stay in this tab; use “Export samples” to keep them.`, "error");
+  say(`Could not save the samples: ${store.describe(error)}. They stay in this tab, marked unsaved, and are saved when storage works again; use “Export samples” to keep them.`, "error");
 }
 
-/** Store new samples of `mode` (each its own record, so other tabs' samples are untouched). */
-export async function storeSamples(mode, samples) {
+/**
+ * Store samples of `mode` (each its own record, so other tabs' samples are untouched), with
+ * any of the task's samples that failed to save before. Returns { ok, error }: on failure the
+ * samples are marked unsaved (shown so, kept through another tab's changes, and tried again
+ * with the next save), and unless `quiet` the status line says so.
+ */
+export async function storeSamples(mode, samples, { quiet = false } = {}) {
   const classes = state.tasks[mode].classes;
+  const ids = new Set(samples.map((s) => s.id));
+  // An import (quiet) stores its slices alone: retrying every earlier failure with each slice
+  // would make a full storage quadratic.
+  const retried = quiet ? [] : state.tasks[mode].samples.filter((s) => s.unsaved && !ids.has(s.id));
+  const all = [...retried, ...samples];
   try {
-    await store.addSamples(samples.map((s) => ({ id: s.id, mode, cls: classes[s.label], image: s.image })), mode);
+    await store.addSamples(all.map((s) => ({ id: s.id, mode, cls: classes[s.label], image: s.image })), mode);
+    const wereUnsaved = all.some((s) => s.unsaved);
+    for (const s of all) delete s.unsaved;
+    if (wereUnsaved && !quiet && mode === state.mode) renderSamples();
+    return { ok: true, error: null };
   } catch (error) {
-    storageFailed(error);
+    for (const s of samples) s.unsaved = true;
+    if (!quiet && mode === state.mode) renderSamples();
+    if (!quiet) storageFailed(error);
+    return { ok: false, error: store.describe(error) };
+  } finally {
+    warnIfMemoryOnly();
   }
-  warnIfMemoryOnly();
 }
 
-async function unstoreSamples(mode, ids) {
+export async function unstoreSamples(mode, ids) {
   try {
     await store.deleteSamples(ids, mode);
   } catch (error) {
@@ -143,8 +193,21 @@ export async function loadTask(mode) {
     }
     samples.push({ id: record.id, label, image: new Uint8Array(record.image) });
   }
+  // This tab's samples that failed to save are not in storage, and must not be lost.
+  const stored = new Set(samples.map((s) => s.id));
+  for (const s of t.samples) {
+    if (!s.unsaved || stored.has(s.id)) continue;
+    let label = classes.indexOf(t.classes[s.label]);
+    if (label < 0) {
+      classes.push(t.classes[s.label]);
+      label = classes.length - 1;
+    }
+    samples.push({ ...s, label });
+  }
   state.tasks[mode] = { classes, samples };
 }
+
+store.onBlocked(() => say("Another tab has an older version of this page open, and storage waits for it: reload or close that tab. Nothing is lost meanwhile.", "error"));
 
 // Another tab changed the samples or the class names: show what is stored now.
 store.onChange(async ({ what, mode }) => {

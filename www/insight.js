@@ -1,6 +1,6 @@
 // What a fine-tune did, drawn: the person's samples in feature space before and after (the
 // points, axes and separation come from Rust), and the validation samples still got wrong,
-// each with a way to relabel or delete it.
+// each with a way to relabel or delete it. clearResults (results.js) clears them.
 import { $, paintImage } from "./page.js";
 import { percent } from "./results.js";
 import { deleteSample, relabelSample } from "./gallery.js";
@@ -122,7 +122,7 @@ export function showFeatureMap(report, run) {
     ? "How far apart the classes are needs samples of two classes or more, and a validation split."
     : `Classes apart in feature space (nearest class mean, validation split): ${percent(before)} before → ${percent(after)} after.`;
   const at = frame(map, $("map-before").width, $("map-before").height);
-  for (const side of ["before", "after"]) {
+  for (const side of /** @type {const} */ (["before", "after"])) {
     const canvas = $(`map-${side}`);
     const redraw = () => {
       drawMap(canvas, map, side, classes, at);
@@ -190,12 +190,4 @@ export function showMistakes(report, run) {
     }));
   };
   render(mistakes.filter((m) => run.samples[m.sample]));
-}
-
-export function clearInsight() {
-  $("feature-map").hidden = true;
-  $("mistakes-box").hidden = true;
-  $("mistakes").replaceChildren();
-  $("map-tip").hidden = true;
-  $("map-status").textContent = "";
 }

@@ -1,40 +1,51 @@
 // The training worker's messages, written down once: what the page sends (`WorkerInput`) and
 // what the worker answers (`WorkerOutput`). Reports, progress and choices are the Rust types
 // of the same names, as plain objects (serde-wasm-bindgen).
+//
+// Every request (open, train, time) carries an `id` the page chose, and every message about it
+// names that id. The worker answers requests one at a time, in the order they came, and each
+// ends in exactly one final message: `ready` (open), `done` (train), `timed` (time), or `error`.
+// `stop` is taken at once; its `id` is the run to stop (which may still be waiting its turn).
 export {};
 
 /**
  * @typedef {"auto" | "webgpu" | "cpu"} DeviceName
  *
- * @typedef {{ type: "open", device: DeviceName, arch: string, batch: number,
+ * @typedef {{ type: "open", id: number, device: DeviceName, arch: string, batch: number,
  *   choices: Record<string, object>, remeasure: boolean }} OpenMessage
  *   Load a wasm build and open a device; with "auto" and an adapter, measure (or recall
  *   from `choices`, kept per network, batch size and adapter) which trains faster.
- * @typedef {{ type: "train", pretrained: Uint8Array, classes: string[], images: Uint8Array,
- *   labels: Uint8Array, settings: object, strategies: string[], adapt: boolean,
- *   resume?: { strategy: string, epoch: number, weights: Uint8Array } | null }} TrainMessage
+ * @typedef {{ type: "train", id: number, pretrained: Uint8Array, classes: string[],
+ *   images: Uint8Array, labels: Uint8Array, settings: object, strategies: string[],
+ *   adapt: boolean, resume?: { strategy: string, epoch: number, weights: Uint8Array } | null }} TrainMessage
  *   Fine-tune once per strategy; `settings` are what `check_fine_tune` returned; `resume`
  *   goes on from a checkpoint of the first strategy.
- * @typedef {{ type: "stop" }} StopMessage   Stop after the current batch, keeping the best.
- * @typedef {{ type: "time", arch: string }} TimeMessage
+ * @typedef {{ type: "stop", id: number }} StopMessage
+ *   Stop the run `id` after the current batch, keeping the best.
+ * @typedef {{ type: "time", id: number, arch: string }} TimeMessage
  *   Time a few training steps of a network on this worker's device (the network card).
  * @typedef {OpenMessage | TrainMessage | StopMessage | TimeMessage} WorkerInput
  *
- * @typedef {{ type: "measuring", adapter: string }} MeasuringMessage
- * @typedef {{ type: "measured", key: string, choice: object }} MeasuredMessage
+ * @typedef {{ type: "measuring", id: number, adapter: string }} MeasuringMessage
+ * @typedef {{ type: "measured", id: number, key: string, choice: object }} MeasuredMessage
  *   A new measurement (a `Choice`), to keep under `key`.
- * @typedef {{ type: "ready", kind: "webgpu" | "cpu", label: string, reason: string,
+ * @typedef {{ type: "ready", id: number, kind: "webgpu" | "cpu", label: string, reason: string,
  *   detail: string, adapter: string, choice: object | null }} ReadyMessage
- * @typedef {{ type: "progress", strategy: string, progress: object }} ProgressMessage
+ * @typedef {{ type: "progress", id: number, strategy: string, progress: object }} ProgressMessage
  *   A `BatchProgress` or `EpochSummary`, told apart by `progress.kind`.
- * @typedef {{ type: "checkpoint", strategy: string, epoch: number, weights: Uint8Array }} CheckpointMessage
+ * @typedef {{ type: "checkpoint", id: number, strategy: string, epoch: number, weights: Uint8Array }} CheckpointMessage
  *   The weights after an epoch on WebGPU (burnpack), to go on from on the CPU.
- * @typedef {{ type: "result", strategy: string, report: object, weights: Uint8Array }} ResultMessage
+ * @typedef {{ type: "result", id: number, strategy: string, report: object, weights: Uint8Array }} ResultMessage
  *   One strategy's `FineTuneReport` and fine-tuned weights (burnpack).
- * @typedef {{ type: "timed", arch: string, timing: object }} TimedMessage   A `StepTiming`.
- * @typedef {{ type: "done", stopped: boolean }} DoneMessage
- * @typedef {{ type: "error", during: string, message: string }} ErrorMessage
- * @typedef {{ type: "device-lost", message: string }} DeviceLostMessage
+ * @typedef {{ type: "timed", id: number, arch: string, timing: object }} TimedMessage   A `StepTiming`.
+ * @typedef {{ type: "done", id: number, stopped: boolean }} DoneMessage
+ * @typedef {{ type: "error", id: number, during: string, message: string, fault: boolean,
+ *   panicked: boolean }} ErrorMessage
+ *   `fault`: the device failed (lost, out of memory; `is_device_fault` in Rust), so the run
+ *   may go on on the CPU; any other error is the run's own. `panicked`: a bug panicked in the
+ *   wasm, which is not to be used again (the page starts a new worker).
+ * @typedef {{ type: "device-lost", id: number | null, message: string }} DeviceLostMessage
+ *   The GPU was lost, during request `id` or (null) while idle.
  * @typedef {MeasuringMessage | MeasuredMessage | ReadyMessage | ProgressMessage |
  *   CheckpointMessage | ResultMessage | TimedMessage | DoneMessage | ErrorMessage |
  *   DeviceLostMessage} WorkerOutput

@@ -1,13 +1,14 @@
 // The results of the last fine-tune: the summary, the comparison of strategies, per-class
-// figures and the confusion matrix (all computed in Rust; drawn here).
+// figures and the confusion matrix (all computed in Rust; drawn here). The feature map and
+// the mistakes are drawn by insight.js, which imports from here (never the other way round).
 import { $, barRow, row } from "./page.js";
 import { plot } from "./charts.js";
-import { clearInsight } from "./insight.js";
 
 const STRATEGY_NAMES = { head: "head only", full: "full", scratch: "from scratch" };
 
 export const percent = (x) => (x == null ? "–" : `${(x * 100).toFixed(1)}%`);
 
+/** The results card back to empty, insight.js's feature map and mistakes included. */
 export function clearResults() {
   $("results-empty").hidden = false;
   $("summary").replaceChildren();
@@ -18,14 +19,18 @@ export function clearResults() {
   $("per-class-title").hidden = true;
   $("confusion-title").hidden = true;
   plot([]);
-  clearInsight();
+  $("feature-map").hidden = true;
+  $("map-tip").hidden = true;
+  $("map-status").textContent = "";
+  $("mistakes-box").hidden = true;
+  $("mistakes").replaceChildren();
 }
 
 /** A digit the person did not label: kept by MNIST digits, so it has no figures of its own. */
 function keptRow(name) {
   const tr = row([name, "kept by rehearsal (no samples of yours)"]);
-  tr.lastChild.colSpan = 4;
-  tr.lastChild.className = "kept";
+  tr.cells[1].colSpan = 4;
+  tr.cells[1].className = "kept";
   return tr;
 }
 
@@ -65,8 +70,8 @@ function showTables(report) {
     row(["", ...names], true),
     ...v.confusion.map((counts, truth) => {
       const tr = row([names[truth], ...counts.map(String)]);
-      tr.firstChild.className = "rowhead";
-      [...tr.children].slice(1).forEach((td, predicted) => {
+      tr.cells[0].className = "rowhead";
+      [...tr.cells].slice(1).forEach((td, predicted) => {
         td.className = predicted === truth ? "hit" : counts[predicted] ? "miss" : "";
         td.style.setProperty("--level", String(counts[predicted] / max));
       });

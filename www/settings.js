@@ -2,7 +2,7 @@
 // (chosen by the sweep in docs/TRANSFER.md), read as plain numbers, the fields a person
 // changed kept in IndexedDB and restored, and checked by the wasm (`check_fine_tune`)
 // against the task before a run starts.
-import { check_fine_tune, default_settings } from "../digit-transfer.js";
+import { check_fine_tune, default_settings, settings_limits } from "../digit-transfer.js";
 import * as store from "./store.js";
 import { $, state } from "./page.js";
 
@@ -53,8 +53,21 @@ export function saveSettings(event) {
 
 /** The mode's defaults, then what this browser kept over them. */
 export function restoreSettings(saved) {
+  showLimits();
   changed = { ...(saved ?? {}) };
   showSettings();
+}
+
+/** Each field's range and the reason for its largest value, as Rust checks them. */
+function showLimits() {
+  const form = $("settings");
+  for (const { field, min, max, why } of settings_limits()) {
+    const input = /** @type {HTMLInputElement | null} */ (form.elements.namedItem(field));
+    if (!input) continue;
+    input.min = String(min);
+    input.max = String(max);
+    input.title = [input.dataset.hint, `At most ${max}: ${why}.`].filter(Boolean).join(" ");
+  }
 }
 
 /** Fill the form for the mode in use (after a change of mode). */
@@ -73,7 +86,7 @@ export function resetSettings() {
 function fill(settings) {
   const form = $("settings");
   for (const [name, value] of Object.entries(settings ?? {})) {
-    const field = form.elements.namedItem(name);
+    const field = /** @type {HTMLInputElement | HTMLSelectElement | null} */ (form.elements.namedItem(name));
     if (!field || name === "seed") continue;
     if (field.type === "checkbox") field.checked = Boolean(value);
     else field.value = value == null ? "" : String(value);

@@ -41,8 +41,16 @@ function open() {
     };
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(request.error);
-    request.onblocked = () => reject(new Error("another tab holds an older version of the page's storage open: reload it"));
+    // Another tab holds an older version open: the open waits until that tab lets go (it
+    // closes or reloads), and the page says so meanwhile, rather than giving up on storage.
+    request.onblocked = () => blockedListener?.();
   });
+}
+
+let blockedListener = null;
+/** `listener()` hears that storage waits for another tab holding an older version open. */
+export function onBlocked(listener) {
+  blockedListener = listener;
 }
 
 /** Kept here when IndexedDB is not available. */

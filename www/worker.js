@@ -1,27 +1,39 @@
-// Fine-tuning off the main thread: this worker runs the page's wasm and reports progress by
-// message (each listed in protocol.js: in, open / train / stop; out, measuring, measured,
-// ready, progress, checkpoint, result, done, error, device-lost).
+// Fine-tuning off the main thread: this worker runs the page's wasm and answers the page's
+// requests (each listed in protocol.js), one at a time in the order they came: open, train and
+// time each carry an id, and every message about a request names it. A request ends in exactly
+// one final answer: ready, done or timed, or an error. Only stop is taken at once (it names
+// the run to stop, which may still be waiting its turn).
 // It loads the WebGPU build (digit-transfer-gpu.js) only when WebGPU is wanted and the browser
 // has an adapter; otherwise the small CPU build the page itself uses. With "auto" and an
 // adapter it times training on both and trains on the faster (the choice is made in Rust; the
 // page keeps it, so each network, batch size and adapter is measured once).
+/** @typedef {import("./protocol.js").WorkerInput} WorkerInput */
+/** @typedef {import("./protocol.js").WorkerOutput} WorkerOutput */
 let wasm = null;
 let bench = null;
-let stopRequested = false;
 let sourceLoaded = false;
+/** The runs asked to stop (by request id). */
+const stopped = new Set();
+/** The request being answered, whose id a device loss names. */
+let current = null;
+
+/** @param {WorkerOutput} message */
+function post(message, transfer = []) {
+  postMessage(message, transfer);
+}
 
 // The GPU devices the WebGPU build asks for, so that their loss can be reported at once: after
 // a loss the wasm's pending GPU reads may never settle, and the page must not wait for them.
 const devices = [];
 if (self.GPUAdapter) {
   const requestDevice = GPUAdapter.prototype.requestDevice;
-  GPUAdapter.prototype.requestDevice = async function (...args) {
+  GPUAdapter.prototype.requestDevice = async function (/** @type {[GPUDeviceDescriptor?]} */ ...args) {
     const device = await requestDevice.apply(this, args);
     devices.push(device);
     device.lost.then((info) => {
       // A GPU that was only measured, and lost while the CPU trains, changes nothing.
       if (bench && bench.device_kind !== "webgpu") return;
-      postMessage({ type: "device-lost", message: `the GPU device was lost (${info.message || info.reason || "no reason given"})` });
+      post({ type: "device-lost", id: current, message: `the GPU device was lost (${info.message || info.reason || "no reason given"})` });
     });
     return device;
   };
@@ -73,10 +85,12 @@ async function load(device) {
  * Auto with an adapter: the kept choice for this network, batch size and adapter, or a new
  * measurement of both devices. Returns { wasm, device, choice } for Workbench.open. The WebGPU
  * build is downloaded only to measure it or to train on it.
+ * @returns {Promise<{ wasm: Awaited<ReturnType<typeof loadBuild>>,
+ *   device: import("./protocol.js").DeviceName, choice: any, failed?: string }>}
  */
-async function measureOrRecall({ arch, batch, choices, remeasure }) {
+async function measureOrRecall({ id, arch, batch, choices, remeasure }) {
   const cpu = await loadBuild(false);
-  const info = (await adapter())?.info ?? {};
+  const info = (await adapter())?.info ?? /** @type {Partial<GPUAdapterInfo>} */ ({});
   const name = adapterNameOf(info);
   const key = cpu.module.choice_key(arch, batch, name);
   let choice = remeasure ? null : choices?.[key] ?? null;
@@ -84,7 +98,7 @@ async function measureOrRecall({ arch, batch, choices, remeasure }) {
   const gpu = await loadGpuBuild();
   if (!gpu) return { wasm: cpu, device: "auto", choice: null };
   if (!choice) {
-    postMessage({ type: "measuring", adapter: name });
+    post({ type: "measuring", id, adapter: name });
     const cpuTiming = await cpu.module.time_training("cpu", arch, batch);
     let gpuTiming;
     try {
@@ -94,7 +108,7 @@ async function measureOrRecall({ arch, batch, choices, remeasure }) {
       return { wasm: cpu, device: "cpu", choice: null, failed: String(error?.message ?? error) };
     }
     choice = cpu.module.choose_device(cpuTiming, gpuTiming, name, Boolean(info.isFallbackAdapter));
-    postMessage({ type: "measured", key, choice });
+    post({ type: "measured", id, key, choice });
   }
   return choice.device === "wgpu" ? { wasm: gpu, device: "webgpu", choice } : { wasm: cpu, device: "cpu", choice };
 }
@@ -124,74 +138,100 @@ async function loadSourceDigits() {
   sourceLoaded = true;
 }
 
-/** Fine-tune once per strategy of a TrainMessage (protocol.js), posting progress and results. */
-async function train({ pretrained, classes, images, labels, settings, strategies, adapt, resume }) {
+/**
+ * Fine-tune once per strategy of a TrainMessage (protocol.js), posting progress and results.
+ * @param {import("./protocol.js").TrainMessage} request
+ */
+async function train({ id, pretrained, classes, images, labels, settings, strategies, adapt, resume }) {
   if (adapt) await loadSourceDigits();
   for (const strategy of strategies) {
-    if (stopRequested) break;
+    if (stopped.has(id)) break;
     let lastPost = 0;
     const onProgress = (progress) => {
       const now = performance.now();
       // Every epoch, but batches at most ten times a second: the page only needs a live figure.
       const due = progress.kind === "epoch" || now - lastPost > 100;
-      if (due) postMessage({ type: "progress", strategy, progress });
+      if (due) post({ type: "progress", id, strategy, progress });
       if (due && progress.kind === "batch") lastPost = now;
-      return !stopRequested;
+      return !stopped.has(id);
     };
     // On WebGPU the weights go to the page after every epoch: if the GPU is lost, the run
     // goes on from them on the CPU. The CPU has nothing to fall back to, so it skips the copy.
     const onCheckpoint = bench.device_kind === "webgpu"
-      ? (epoch, weights) => postMessage({ type: "checkpoint", strategy, epoch, weights }, [weights.buffer])
+      ? (epoch, weights) => post({ type: "checkpoint", id, strategy, epoch, weights }, [weights.buffer])
       : undefined;
     const from = resume?.strategy === strategy ? { weights: resume.weights, epoch: resume.epoch } : null;
     const job = { pretrained, classes, images, labels, settings: { ...settings, strategy }, resume: from };
     const result = await bench.fine_tune(job, onProgress, onCheckpoint);
     const weights = result.weights;
-    postMessage({ type: "result", strategy, report: result.report, weights }, [weights.buffer]);
+    post({ type: "result", id, strategy, report: result.report, weights }, [weights.buffer]);
     result.free();
   }
 }
 
-onmessage = async ({ data }) => {
-  if (data.type === "stop") {
-    stopRequested = true;
-    return;
+/** Open a device (a new worker's first request): the wasm build, Auto's choice, the badge.
+ * @param {import("./protocol.js").OpenMessage} data */
+async function open(data) {
+  let device = data.device;
+  let choice = null;
+  let failed = "";
+  if (device === "auto" && (await adapter())) {
+    ({ wasm, device, choice, failed = "" } = await measureOrRecall(data));
+  } else {
+    wasm = await load(device);
   }
+  if (device === "webgpu" && !wasm.gpu) throw new Error(await whyNoWebGpu("the WebGPU build did not load"));
+  bench = await wasm.module.Workbench.open(device);
+  const kind = /** @type {"webgpu" | "cpu"} */ (bench.device_kind);
+  const reason = failed ? `WebGPU failed while being measured: ${failed}` : bench.device_reason ? await whyNoWebGpu(bench.device_reason) : "";
+  post({
+    type: "ready",
+    id: data.id,
+    kind,
+    label: bench.device_label,
+    reason,
+    detail: failed || bench.device_reason,
+    adapter: kind === "webgpu" ? await adapterName() : "",
+    choice,
+  });
+}
+
+/** Answer one request; every failure becomes its error message. @param {WorkerInput} data */
+async function answer(data) {
+  current = data.id;
+  // A panic's message is kept by the wasm's hook; a new request must not show an old one.
+  globalThis.digitTransferPanic = null;
   try {
-    if (data.type === "open") {
-      let device = data.device;
-      let choice = null;
-      let failed = "";
-      if (device === "auto" && (await adapter())) {
-        ({ wasm, device, choice, failed = "" } = await measureOrRecall(data));
-      } else {
-        wasm = await load(device);
-      }
-      if (device === "webgpu" && !wasm.gpu) throw new Error(await whyNoWebGpu("the WebGPU build did not load"));
-      bench = await wasm.module.Workbench.open(device);
-      const kind = bench.device_kind;
-      const reason = failed ? `WebGPU failed while being measured: ${failed}` : bench.device_reason ? await whyNoWebGpu(bench.device_reason) : "";
-      postMessage({
-        type: "ready",
-        kind,
-        label: bench.device_label,
-        reason,
-        detail: failed || bench.device_reason,
-        adapter: kind === "webgpu" ? await adapterName() : "",
-        choice,
-      });
-    } else if (data.type === "time") {
+    if (!bench && data.type !== "open") throw new Error("the training worker has no device yet");
+    if (data.type === "open") await open(data);
+    else if (data.type === "time") {
       // The network card: a few timed training steps of a network on this worker's device.
       const timing = await wasm.module.time_training(bench.device_kind, data.arch, wasm.module.auto_batch_size());
-      postMessage({ type: "timed", arch: data.arch, timing });
+      post({ type: "timed", id: data.id, arch: data.arch, timing });
     } else if (data.type === "train") {
-      stopRequested = false;
       await train(data);
-      postMessage({ type: "done", stopped: stopRequested });
+      post({ type: "done", id: data.id, stopped: stopped.has(data.id) });
+    } else {
+      throw new Error(`the training worker does not know the request "${data.type}"`);
     }
   } catch (error) {
-    // A panic in the wasm surfaces as "unreachable"; its hook kept the real message.
-    const panic = error instanceof WebAssembly.RuntimeError ? globalThis.digitTransferPanic : null;
-    postMessage({ type: "error", during: data.type, message: panic ?? String(error?.message ?? error) });
+    // A panic (or a trap such as running out of memory) in the wasm surfaces as a RuntimeError
+    // ("unreachable"); the panic hook kept the real message. That wasm is not used again.
+    const trapped = error instanceof WebAssembly.RuntimeError;
+    const message = (trapped && globalThis.digitTransferPanic) || String(error?.message ?? error);
+    const fault = !trapped && (wasm?.module.is_device_fault(message, bench?.device_kind ?? "cpu") ?? false);
+    post({ type: "error", id: data.id, during: data.type, message, fault, panicked: trapped });
+  } finally {
+    stopped.delete(data.id);
+    current = null;
   }
+}
+
+let queue = Promise.resolve();
+onmessage = (/** @type {MessageEvent<WorkerInput>} */ { data }) => {
+  if (data.type === "stop") {
+    stopped.add(data.id);
+    return;
+  }
+  queue = queue.then(() => answer(data));
 };

@@ -427,7 +427,9 @@ pub async fn fit_from(
             samples: sets.train,
             validation: sets.validation,
             source: sets.rehearsal,
-            draws: config.epochs.saturating_sub(done) * batches * config.rehearsal,
+            draws: (config.epochs.saturating_sub(done))
+                .saturating_mul(batches)
+                .saturating_mul(config.rehearsal),
         };
         FeatureCache::new(model, sets, config.augmentation.as_ref(), &mut rng, device)
     });

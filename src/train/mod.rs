@@ -6,10 +6,12 @@
 //!   ([`Observer`]) and how it fails ([`TrainError`]);
 //! - [`fit`](mod@fit): the training loop;
 //! - [`features`]: a frozen backbone's features, computed once per run;
+//! - [`limits`]: how large each setting may be, and why;
 //! - [`predict`](mod@predict): predictions, validation figures and evaluation.
 
 mod features;
 mod fit;
+pub mod limits;
 mod predict;
 
 pub use features::FROZEN_AUGMENTED_COPIES;
@@ -244,6 +246,8 @@ pub enum TrainError {
     RehearsalWithoutSource,
     #[error("the device failed: {0}")]
     Device(String),
+    #[error("{} must be at most {}, not {value}: {}", .limit.name, .limit.max, .limit.why)]
+    TooLarge { limit: limits::Limit, value: f64 },
 }
 
 impl TrainConfig {
@@ -269,6 +273,12 @@ impl TrainConfig {
         if self.patience == Some(0) {
             return Err(TrainError::NoPatience);
         }
+        // What a run allocates by: any run, a person's or the CLI's pretraining. (The learning
+        // rate and weight decay a person may choose are bounded with the settings.)
+        limits::EPOCHS.check(self.epochs as f64)?;
+        limits::BATCH_SIZE.check(self.batch_size as f64)?;
+        limits::PATIENCE.check(self.patience.unwrap_or(0) as f64)?;
+        limits::REHEARSAL.check(self.rehearsal as f64)?;
         Ok(())
     }
 }

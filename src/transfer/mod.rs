@@ -97,7 +97,11 @@ pub enum TransferError {
     TooFewClasses(usize),
     #[error("class names must be distinct and non-empty: {0:?}")]
     BadClassNames(Vec<String>),
-    #[error("the validation split must be at least 0 and below 1, not {0}")]
+    #[error(
+        "the validation split must be at least 0 and at most {max}, not {0}: {why}",
+        max = crate::train::limits::VALIDATION_SPLIT.max,
+        why = crate::train::limits::VALIDATION_SPLIT.why
+    )]
     BadSplit(f64),
     #[error(
         "{} {} no samples: label at least one sample of each class",

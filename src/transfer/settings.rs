@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Strategy, TransferError, train_config};
 use crate::preprocess::Augmentation;
-use crate::train::TrainConfig;
+use crate::train::{TrainConfig, limits};
 
 /// The batch size when none is chosen: this many, or all the training samples if fewer. The
 /// sweep's choice (docs/TRANSFER.md: 8 over 16 when adapting the digits), and it keeps a
@@ -88,11 +88,14 @@ impl Settings {
     /// Refuse what cannot train, before any sample is looked at: the same checks a run
     /// makes, with the same messages.
     pub fn check(&self) -> Result<(), TransferError> {
-        if !(0.0..1.0).contains(&self.validation_split) {
+        let split = limits::VALIDATION_SPLIT;
+        if !(split.min..=split.max).contains(&self.validation_split) {
             return Err(TransferError::BadSplit(self.validation_split));
         }
         self.train_config(self.batch_size.unwrap_or(AUTO_BATCH), true)
             .validate()?;
+        limits::LEARNING_RATE.check(self.learning_rate)?;
+        limits::WEIGHT_DECAY.check(self.weight_decay)?;
         Ok(())
     }
 

@@ -90,7 +90,8 @@ pub(super) fn split_classes(
     seed: u64,
     allow_empty: bool,
 ) -> Result<(Vec<Sample>, Vec<Sample>), TransferError> {
-    if !(0.0..1.0).contains(&fraction) {
+    let limit = crate::train::limits::VALIDATION_SPLIT;
+    if !(limit.min..=limit.max).contains(&fraction) {
         return Err(TransferError::BadSplit(fraction));
     }
     if !allow_empty {

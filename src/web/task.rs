@@ -52,6 +52,34 @@ pub fn auto_batch_size() -> usize {
     transfer::AUTO_BATCH
 }
 
+/// How large each setting may be, and why (`train::limits`): the form's `min`, `max` and hints
+/// come from here, and the same table refuses what is past them.
+#[wasm_bindgen]
+pub fn settings_limits() -> Result<JsValue, JsError> {
+    to_js(&crate::train::limits::ALL)
+}
+
+/// Whether a run on `device_kind` ("webgpu" or "cpu", as the worker names it) that failed with
+/// `message` failed because of the device (lost, out of memory), and may go on on the CPU.
+#[wasm_bindgen]
+pub fn is_device_fault(message: &str, device_kind: &str) -> bool {
+    device_kind
+        .parse()
+        .is_ok_and(|kind| crate::device::is_device_fault(message, kind))
+}
+
+/// The batch size Auto measures at for the form's `batch` (`null` when empty): that batch when
+/// it is a whole number within its limit, else the automatic one (a run with another is refused
+/// anyway, with the reason).
+#[wasm_bindgen]
+pub fn measured_batch_size(batch: Option<f64>) -> usize {
+    let limit = crate::train::limits::BATCH_SIZE;
+    match batch {
+        Some(b) if b.fract() == 0.0 && b >= limit.min && b <= limit.max => b as usize,
+        _ => transfer::AUTO_BATCH,
+    }
+}
+
 /// A class a person adds to a new task: the name trimmed, or why not.
 #[wasm_bindgen]
 pub fn check_new_class(classes: Vec<String>, name: &str) -> Result<String, JsError> {

@@ -189,3 +189,51 @@ test("no IndexedDB: the page works in memory and says once that nothing is kept"
     await browser.close();
   }
 });
+
+test("samples kept by an older version of the page (one record a task) are moved to one record a sample", { timeout: 600_000 }, async () => {
+  const browser = await launch();
+  try {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+    // Version 1's database, written from a page of the same origin before the page opens.
+    const seed = await context.newPage();
+    await seed.goto(`${server.origin}/www/data/heldout.json`);
+    const sevens = byClass(7, 2).map((d) => [...d.image]);
+    await seed.evaluate((images) => new Promise((resolve, reject) => {
+      const request = indexedDB.open("digit-transfer", 1);
+      request.onupgradeneeded = () => request.result.createObjectStore("kv");
+      request.onsuccess = () => {
+        const db = request.result;
+        const tx = db.transaction("kv", "readwrite");
+        const kv = tx.objectStore("kv");
+        kv.put({ classes: [..."0123456789"], samples: images.map((image) => ({ label: 7, image })) }, "task:adapt");
+        kv.put({ classes: ["✓", "✗"], samples: [{ label: 1, image: images[0] }] }, "task:new");
+        tx.oncomplete = () => { db.close(); resolve(); };
+        tx.onerror = () => reject(tx.error);
+      };
+      request.onerror = () => reject(request.error);
+    }), sevens);
+    await seed.close();
+
+    const { page, watch } = await open(context, server.origin);
+    assert.match(await count(page), /^2 samples in 10 classes/);
+    assert.match(await page.textContent("#gallery"), /7 · 2/);
+    await page.click("#mode-new");
+    assert.match(await count(page), /^1 sample in 2 classes/);
+    assert.match(await page.textContent("#gallery"), /✗ · 1/);
+    // Moved, not copied: the old records are gone, and a reload shows the same.
+    await page.reload();
+    await page.waitForSelector("body[data-ready=true]", { timeout: 120_000 });
+    assert.match(await count(page), /^2 samples in 10 classes/);
+    const old = await page.evaluate(() => new Promise((resolve) => {
+      const request = indexedDB.open("digit-transfer");
+      request.onsuccess = () => {
+        const get = request.result.transaction("kv").objectStore("kv").get("task:adapt");
+        get.onsuccess = () => resolve(get.result ?? null);
+      };
+    }));
+    assert.equal(old, null);
+    assert.deepEqual(watch.errors, []);
+  } finally {
+    await browser.close();
+  }
+});
