@@ -14,11 +14,31 @@ export function counts(t = task()) {
   return c;
 }
 
+/** Thumbnails waiting to be painted: painting is the costly part of a thumbnail, so the
+ * gallery is laid out at once and painted in slices of a few milliseconds (no long task,
+ * however many samples). */
+const unpainted = [];
+let painting = false;
+
+function paintSome() {
+  const until = performance.now() + 8;
+  while (unpainted.length && performance.now() < until) {
+    const [canvas, image] = unpainted.shift();
+    if (canvas.isConnected) paintImage(canvas, image);
+  }
+  if (unpainted.length) setTimeout(paintSome, 0);
+  else painting = false;
+}
+
 function thumbnail(image) {
   const canvas = document.createElement("canvas");
   canvas.width = 28;
   canvas.height = 28;
-  paintImage(canvas, image);
+  unpainted.push([canvas, image]);
+  if (!painting) {
+    painting = true;
+    setTimeout(paintSome, 0);
+  }
   return canvas;
 }
 
@@ -102,6 +122,7 @@ function classChip(name, i) {
 export function renderSamples() {
   const t = task();
   moreThumbs?.disconnect();
+  unpainted.length = 0;
   const n = counts();
   $("label-buttons").replaceChildren(...t.classes.map((name, i) => labelButton(name, i, n[i])));
   const unsaved = t.samples.filter((s) => s.unsaved).length;
@@ -191,7 +212,7 @@ export async function loadTask(mode) {
       }
       label = classes.length - 1;
     }
-    samples.push({ id: record.id, label, image: new Uint8Array(record.image) });
+    samples.push({ id: record.id, label, image: record.image instanceof Uint8Array ? record.image : new Uint8Array(record.image) });
   }
   // This tab's samples that failed to save are not in storage, and must not be lost.
   const stored = new Set(samples.map((s) => s.id));

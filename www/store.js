@@ -112,20 +112,40 @@ export async function remove(key, announced) {
   if (announced) announce(...announced);
 }
 
-/** The samples of `mode` ("adapt" or "new"): [{ id, mode, cls, image }], oldest first. */
+/** Records read at a time: a page of them is decoded in one short task, however many there are. */
+const PAGE = 2000;
+
+/** The samples of `mode` ("adapt" or "new"): [{ id, mode, cls, image }], oldest first. Read a
+ * page of records at a time, in the order of their ids, so that tens of thousands of samples
+ * never make one long task (a reload, another tab's change). */
 export async function samples(mode) {
-  const all = await run(SAMPLES, "readonly", (tx) => (tx
-    ? tx.objectStore(SAMPLES).index("mode").getAll(mode)
-    : { result: [...memory.samples.values()].filter((s) => s.mode === mode) }));
-  return (all ?? []).sort((a, b) => (a.added ?? 0) - (b.added ?? 0));
+  if (!(await database())) {
+    return [...memory.samples.values()].filter((s) => s.mode === mode).sort(oldestFirst);
+  }
+  const all = [];
+  let after = null;
+  for (;;) {
+    const range = after === null ? null : IDBKeyRange.lowerBound(after, true);
+    const page = await run(SAMPLES, "readonly", (tx) => tx.objectStore(SAMPLES).getAll(range, PAGE));
+    for (const record of page) if (record.mode === mode) all.push(record);
+    if (page.length < PAGE) break;
+    after = page[page.length - 1].id;
+  }
+  return all.sort(oldestFirst);
 }
+
+/** Records by when they were added, and in the order they were added within one moment. */
+const oldestFirst = (a, b) => (a.added ?? 0) - (b.added ?? 0) || (a.seq ?? 0) - (b.seq ?? 0);
+
+/** Orders the records one tab adds within the same millisecond (an import's slice). */
+let sequence = 0;
 
 /** Add sample records ({ id, mode, cls, image }) in one transaction. */
 export async function addSamples(records, mode) {
   const added = Date.now();
   await run(SAMPLES, "readwrite", (tx) => {
     for (const r of records) {
-      const record = { ...r, added: r.added ?? added };
+      const record = { ...r, added: r.added ?? added, seq: r.seq ?? sequence++ };
       if (tx) tx.objectStore(SAMPLES).put(record);
       else memory.samples.set(record.id, record);
     }

@@ -54,6 +54,8 @@ export async function fineTune({ compare = false } = {}) {
       adapt: mode === "adapt",
     };
     clearResults();
+    // A new run: what an earlier action said no longer holds (a warning during this run will).
+    say(compare ? "Comparing the strategies…" : "Fine-tuning…");
     await runJob(job, results);
   } catch (error) {
     say(`Fine-tuning failed: ${errorText(error)}. Your samples and the model in use are unchanged.`, "error");
@@ -75,8 +77,10 @@ async function keepBest(results, mode, run) {
   state.weights[mode] = { arch: state.arch, classes: run.classes, bytes: best.weights, origin: `fine-tuned (${best.strategy})` };
   const saved = await saveWeights(mode);
   await useModel();
-  // A failure to save stays the last word.
+  // A failure to save stays the last word, and so does a warning during the run (WebGPU
+  // failed, and the CPU finished).
   if (saved && results.length > 1) say(`Compared ${results.length} strategies; using ${best.strategy}, the best on the validation split.`);
+  else if (saved && $("status").dataset.kind !== "error") say(`Fine-tuned (${best.strategy}) on ${run.samples.length} samples; the new weights are in use.`);
   document.body.dataset.trained = String(Number(document.body.dataset.trained ?? 0) + 1);
 }
 

@@ -94,6 +94,19 @@ impl Limit {
         self.max as usize
     }
 
+    /// A value as a message shows it: whole numbers as typed ("100000000"), others past
+    /// a million or below a ten-thousandth in exponent form ("1e30"), the rest as they are.
+    pub fn shown(value: f64) -> String {
+        let magnitude = value.abs();
+        if value.fract() == 0.0 && magnitude < 1e15 {
+            format!("{value}")
+        } else if magnitude >= 1e6 || (magnitude > 0.0 && magnitude < 1e-4) {
+            format!("{value:e}")
+        } else {
+            format!("{value}")
+        }
+    }
+
     /// Refuse `value` when it is past the largest (the smallest has its own message where
     /// the value is read).
     pub fn check(self, value: f64) -> Result<(), TrainError> {

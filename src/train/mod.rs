@@ -246,7 +246,7 @@ pub enum TrainError {
     RehearsalWithoutSource,
     #[error("the device failed: {0}")]
     Device(String),
-    #[error("{} must be at most {}, not {value}: {}", .limit.name, .limit.max, .limit.why)]
+    #[error("{} must be at most {}, not {}: {}", .limit.name, .limit.max, limits::Limit::shown(*.value), .limit.why)]
     TooLarge { limit: limits::Limit, value: f64 },
 }
 

@@ -5,7 +5,8 @@
 // start; and on WebGPU, Stop while Auto measures and an error that is not the device's.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -56,15 +57,20 @@ const fillStorage = (page) => page.evaluate(() => {
 
 test("CPU: 30,000 samples import without freezing the tab, scroll lazily, export, cancel and delete", { timeout: 900_000 }, async () => {
   const browser = await launch();
+  const scratch = await mkdtemp(join(tmpdir(), "digit-transfer-scale-"));
   try {
     const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 1000 } });
     const { page, watch } = await open(context, server.origin);
     const file = samplesFile(30_000);
     assert.ok(file.length > 25 * 1024 * 1024 && file.length <= 32 * 1024 * 1024, `${file.length} bytes`);
 
+    // From a file on disk, as a person chooses one: a file given as a buffer is made by the
+    // test driver's script in the page itself, which would be a long task of its own.
+    const path = join(scratch, "thirty-thousand.json");
+    await writeFile(path, file);
     const since = await page.evaluate(() => performance.now());
     const started = Date.now();
-    await page.setInputFiles("#import-samples", { name: "thirty-thousand.json", mimeType: "application/json", buffer: file });
+    await page.setInputFiles("#import-samples", path);
     await waitForStatus(page, /Imported 30,000 samples of 10 classes from thirty-thousand\.json\./, 300_000);
     const seconds = (Date.now() - started) / 1000;
     const longest = Math.max(0, ...(await longTasksSince(page, since)));
@@ -93,8 +99,8 @@ test("CPU: 30,000 samples import without freezing the tab, scroll lazily, export
     // Delete all, then an import cancelled half-way: nothing of it stays, even after a reload.
     await page.click("#clear-samples");
     await page.waitForFunction(() => /^0 samples/.test(document.querySelector("#sample-count").textContent));
-    await page.setInputFiles("#import-samples", { name: "again.json", mimeType: "application/json", buffer: file });
-    await waitForStatus(page, /Importing [1-9][\d,]* of 30,000 samples/);
+    await page.setInputFiles("#import-samples", path);
+    await waitForStatus(page, /Importing [1-9][\d,]* of 30,000 samples/, 300_000);
     await page.click("#cancel-import");
     await waitForStatus(page, /Import cancelled/);
     assert.match(await count(page), /^0 samples/);
@@ -104,6 +110,7 @@ test("CPU: 30,000 samples import without freezing the tab, scroll lazily, export
     assert.deepEqual(watch.errors, []);
   } finally {
     await browser.close();
+    await rm(scratch, { recursive: true, force: true });
   }
 });
 
