@@ -180,6 +180,43 @@ async function importAtScale(browser, origin, digits) {
   return out;
 }
 
+/**
+ * "Learn as I label": a fresh page holding `n` imported digits, then a drawing labelled and
+ * learnt again and again; each figure is the time from the label's click to the updated model
+ * in use (the worker's update, its weights loaded in the page: the `live-learned` mark).
+ */
+async function liveLatency(browser, origin, digits) {
+  const out = [];
+  for (const n of quick ? [100] : [100, 1_000]) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(origin);
+    await page.waitForSelector("body[data-ready=true]", { timeout: 120_000 });
+    await page.waitForFunction(() => !["none", "measuring"].includes(document.querySelector("#badge")?.dataset.device), null, { timeout: 300_000 });
+    await page.setInputFiles("#import-samples", { name: "samples.json", mimeType: "application/json", buffer: samplesFile(digits, n) });
+    await page.waitForFunction(() => /^Imported|Could not/.test(document.querySelector("#status").textContent), null, { timeout: 600_000 });
+    const ms = [];
+    for (let i = 0; i < 11; i += 1) {
+      const digit = digits[(i * 7) % digits.length];
+      await drawImage(page, digit.image);
+      const before = await page.evaluate(() => performance.getEntriesByName("live-learned").length);
+      const clicked = await page.evaluate(() => performance.now());
+      await page.click(`#label-buttons button[data-label="${digit.label}"]`);
+      await page.waitForFunction((k) => performance.getEntriesByName("live-learned").length > k, before, { timeout: 120_000 });
+      const done = await page.evaluate(() => performance.getEntriesByName("live-learned").at(-1).startTime);
+      // The first update computes the features of every imported sample once: reported apart.
+      ms.push(done - clicked);
+    }
+    const [first, ...rest] = ms;
+    rest.sort((a, b) => a - b);
+    const result = { samples: n, first_ms: first, median_ms: rest[Math.floor(rest.length / 2)], max_ms: rest.at(-1) };
+    log(`  live ${n}: ${JSON.stringify(result)}`);
+    out.push(result);
+    await context.close();
+  }
+  return out;
+}
+
 async function measure(webgpu, origin, digits) {
   const device = webgpu ? "webgpu" : "cpu";
   const browser = await launch({ webgpu, realGpu: true, extraArgs: ["--enable-precise-memory-info", "--js-flags=--expose-gc"] });
@@ -243,6 +280,7 @@ async function measure(webgpu, origin, digits) {
     log(`  ${device} page load: ${out.page_load.map((p) => Math.round(p.model_ready_ms)).join(", ")} ms`);
     if (!webgpu) out.memory = await memoryAfterFineTunes(browser, origin, 5);
     if (!webgpu) out.import = await importAtScale(browser, origin, digits);
+    if (!webgpu) out.live = await liveLatency(browser, origin, digits);
     return out;
   } finally {
     await browser.close();

@@ -1,5 +1,5 @@
 // The page's start-up and wiring: each part lives in the module of its name (prediction,
-// gallery, files, settings, device, training, results, charts). Every number and rule about
+// gallery, live, files, settings, device, training, results, charts). Every number and rule about
 // the network (preprocessing, predictions, training, metrics, file formats, what may be
 // trained) comes from the wasm library; JavaScript keeps the DOM, the canvas, storage and charts.
 import init, { architectures, digit_classes } from "../digit-transfer.js";
@@ -13,6 +13,7 @@ import { startTrainer } from "./device.js";
 import { fineTune, stopTraining } from "./training.js";
 import { clearResults } from "./results.js";
 import { showCard } from "./card.js";
+import { learnLive, restoreLive, saveLive } from "./live.js";
 
 function wireDrawing() {
   $("saliency").addEventListener("change", () => predict());
@@ -34,6 +35,8 @@ function wireDrawing() {
 
 function wireSamples() {
   $("clear-samples").addEventListener("click", deleteAllSamples);
+  $("live").addEventListener("change", saveLive);
+  document.addEventListener("samples-changed", learnLive);
   $("class-form").addEventListener("submit", (e) => {
     e.preventDefault();
     addClass($("class-name").value);
@@ -116,6 +119,7 @@ async function restore() {
     restoreSettings(await store.get("settings"));
     const device = await store.get("device");
     if (["auto", "webgpu", "cpu"].includes(device)) $("device").value = device;
+    await restoreLive();
   } catch (error) {
     say(`Saved samples could not be read (${store.describe(error)}); starting empty.`, "error");
   }

@@ -91,10 +91,10 @@ export class Trainer {
     ).answer);
   }
 
-  /** Send a request; `answer` settles with its final message (ready, done, timed) or fails
+  /** Send a request; `answer` settles with its final message (ready, done, learned, timed) or fails
    * with a WorkerError; `onEvent` sees the messages in between.
    * @param {Omit<import("./protocol.js").OpenMessage, "id"> | Omit<import("./protocol.js").TrainMessage, "id">
-   *   | Omit<import("./protocol.js").TimeMessage, "id">} message  the request, without its id (added here)
+   *   | Omit<import("./protocol.js").TimeMessage, "id"> | Omit<import("./protocol.js").LearnMessage, "id">} message  the request, without its id (added here)
    * @param {(m: import("./protocol.js").WorkerOutput) => void} [onEvent]
    * @param {Transferable[]} [transfer] */
   request(message, onEvent = () => {}, transfer = []) {
@@ -124,7 +124,7 @@ export class Trainer {
       this.pending.delete(m.id);
       const error = m.type === "error" ? m : { message: m.message, fault: true, panicked: false };
       pending.reject(new WorkerError(error.message, { fault: error.fault, restart: error.panicked }));
-    } else if (m.type === "ready" || m.type === "done" || m.type === "timed") {
+    } else if (m.type === "ready" || m.type === "done" || m.type === "timed" || m.type === "learned") {
       this.pending.delete(m.id);
       pending.resolve(m);
     } else {

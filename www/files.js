@@ -193,7 +193,9 @@ export async function exportWeights(format, extension) {
 
 /** Keep (or forget) the weights of `mode` in IndexedDB, in one transaction, with the network
  * they are for. False (and the status line says why) when storage failed. */
-export async function saveWeights(mode) {
+/** Keep `mode`'s weights (or their absence); false, with the reason told to `report` (the
+ * status line unless given), when storage refused. */
+export async function saveWeights(mode, report = (/** @type {string} */ text) => say(text, "error")) {
   try {
     if (state.weights[mode]) {
       await store.put(`weights:${mode}`, state.weights[mode]);
@@ -201,7 +203,7 @@ export async function saveWeights(mode) {
     } else await store.remove(`weights:${mode}`);
     return true;
   } catch (error) {
-    say(`Could not save the weights: ${store.describe(error)}. They are in use in this tab only; export them to keep them.`, "error");
+    report(`Could not save the weights: ${store.describe(error)}. They are in use in this tab only; export them to keep them.`);
     return false;
   }
 }

@@ -2,7 +2,7 @@
 // names, switching task, and keeping all of it in IndexedDB (in step with other tabs).
 import { canvas_to_image, check_new_class, digit_classes } from "../digit-transfer.js";
 import * as store from "./store.js";
-import { $, busy, errorText, paintImage, say, sentence, state, task } from "./page.js";
+import { $, busy, errorText, paintImage, samplesChanged, say, sentence, state, task } from "./page.js";
 import { pad, useModel } from "./prediction.js";
 import { clearResults } from "./results.js";
 import { showSettings } from "./settings.js";
@@ -259,6 +259,7 @@ export function addSample(label) {
   pad.clear();
   renderSamples();
   storeSamples(state.mode, [sample]);
+  samplesChanged();
 }
 
 /** Delete one sample of the current task; false when it cannot be now. */
@@ -271,6 +272,7 @@ export function deleteSample(id) {
   t.samples = t.samples.filter((s) => s.id !== id);
   renderSamples();
   unstoreSamples(state.mode, [id]);
+  samplesChanged();
   return true;
 }
 
@@ -286,6 +288,7 @@ export function relabelSample(id, label) {
   renderSamples();
   storeSamples(state.mode, [sample]);
   say(`Relabelled a sample as ${t.classes[label]}.`);
+  samplesChanged();
   return true;
 }
 

@@ -11,12 +11,12 @@
  *     | "export-bpk" | "export-safetensors" | "reset", HTMLButtonElement>
  *   & Record<"network-card", HTMLDetailsElement>
  *   & Record<"card-table" | "per-class" | "confusion", HTMLTableElement>
- *   & Record<"card-note" | "status" | "storage-note" | "guess" | "label-hint" | "sample-count"
+ *   & Record<"card-note" | "status" | "storage-note" | "guess" | "label-hint" | "live-status" | "sample-count"
  *     | "train-status" | "results-empty" | "weights-info" | "separation" | "map-status", HTMLParagraphElement>
  *   & Record<"draw-title" | "samples-title" | "train-title" | "results-title" | "per-class-title"
  *     | "confusion-title", HTMLHeadingElement>
- *   & Record<"pad" | "seen" | "map-before" | "map-after", HTMLCanvasElement>
- *   & Record<"saliency" | "class-name" | "import-samples" | "load-weights", HTMLInputElement>
+ *   & Record<"pad" | "seen" | "map-before" | "map-after" | "live-curve", HTMLCanvasElement>
+ *   & Record<"saliency" | "live" | "class-name" | "import-samples" | "load-weights", HTMLInputElement>
  *   & Record<"bars", HTMLOListElement>
  *   & Record<"class-editor" | "label-buttons" | "gallery" | "chart-loss" | "chart-accuracy"
  *     | "comparison" | "feature-map" | "map-tip" | "mistakes-box" | "mistakes", HTMLDivElement>
@@ -59,6 +59,9 @@ export const state = {
   weights: { adapt: null, new: null }, // fine-tuned or loaded
   /** @type {import("../digit-transfer.js").DigitModel | null} */
   model: null, // DigitModel on the CPU, for live predictions
+  // Counts the models put in use other than by live learning (a fine-tune, loaded weights, a
+  // reset, another mode or network): the live learner starts afresh from each (live.js).
+  modelBase: 0,
   /** @type {import("./device.js").Trainer | null} */
   trainer: null, // the training worker (device.js)
   /** @type {Run | null} */
@@ -73,6 +76,9 @@ export const state = {
  */
 
 export const task = () => state.tasks[state.mode];
+/** Tell the page the current task's samples changed by a person's hand (a label, a deletion,
+ * a relabel): live learning listens (app.js). */
+export const samplesChanged = () => document.dispatchEvent(new Event("samples-changed"));
 export const busy = () => state.training !== null;
 
 export function say(text, kind = "info") {

@@ -84,8 +84,10 @@ export function currentWeights() {
   return own && own.arch === state.arch ? own : null;
 }
 
-/** Load the weights of the current mode and network as the live model, and predict again. */
-export async function useModel() {
+/** Load the weights of the current mode and network as the live model, and predict again.
+ * `live`: they are live learning's own update, which goes on from them (else it starts afresh). */
+export async function useModel({ live = false } = {}) {
+  if (!live) state.modelBase += 1;
   const own = currentWeights();
   const bytes = own ? own.bytes : await pretrainedBytes(state.arch);
   const model = await DigitModel.load(bytes, "cpu");

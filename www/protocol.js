@@ -2,9 +2,10 @@
 // what the worker answers (`WorkerOutput`). Reports, progress and choices are the Rust types
 // of the same names, as plain objects (serde-wasm-bindgen).
 //
-// Every request (open, train, time) carries an `id` the page chose, and every message about it
-// names that id. The worker answers requests one at a time, in the order they came, and each
-// ends in exactly one final message: `ready` (open), `done` (train), `timed` (time), or `error`.
+// Every request (open, train, learn, time) carries an `id` the page chose, and every message
+// about it names that id. The worker answers requests one at a time, in the order they came,
+// and each ends in exactly one final message: `ready` (open), `done` (train), `learned`
+// (learn), `timed` (time), or `error`.
 // `stop` is taken at once; its `id` is the run to stop (which may still be waiting its turn).
 export {};
 
@@ -24,7 +25,13 @@ export {};
  *   Stop the run `id` after the current batch, keeping the best.
  * @typedef {{ type: "time", id: number, arch: string }} TimeMessage
  *   Time a few training steps of a network on this worker's device (the network card).
- * @typedef {OpenMessage | TrainMessage | StopMessage | TimeMessage} WorkerInput
+ * @typedef {{ type: "learn", id: number, key: string, start: { weights: Uint8Array,
+ *   classes: string[], settings: object }, ids: string[], images: Uint8Array,
+ *   labels: Uint8Array }} LearnMessage
+ *   "Learn as I label": learn from every labelled sample (`ids` name them, so features are
+ *   computed once a sample). A `key` the worker has not seen starts a learner from `start`
+ *   (a `LiveStart`: the weights in use, the classes, the settings form); the same key goes on.
+ * @typedef {OpenMessage | TrainMessage | StopMessage | TimeMessage | LearnMessage} WorkerInput
  *
  * @typedef {{ type: "measuring", id: number, adapter: string }} MeasuringMessage
  * @typedef {{ type: "measured", id: number, key: string, choice: object }} MeasuredMessage
@@ -39,6 +46,9 @@ export {};
  *   One strategy's `FineTuneReport` and fine-tuned weights (burnpack).
  * @typedef {{ type: "timed", id: number, arch: string, timing: object }} TimedMessage   A `StepTiming`.
  * @typedef {{ type: "done", id: number, stopped: boolean }} DoneMessage
+ * @typedef {{ type: "learned", id: number, key: string, learned: { samples: number, new: number,
+ *   recognised: number, loss: number, steps: number, seconds: number }, weights: Uint8Array }} LearnedMessage
+ *   One update's `Learned` figures, and the weights after it (burnpack).
  * @typedef {{ type: "error", id: number, during: string, message: string, fault: boolean,
  *   panicked: boolean }} ErrorMessage
  *   `fault`: the device failed (lost, out of memory; `is_device_fault` in Rust), so the run
@@ -47,6 +57,6 @@ export {};
  * @typedef {{ type: "device-lost", id: number | null, message: string }} DeviceLostMessage
  *   The GPU was lost, during request `id` or (null) while idle.
  * @typedef {MeasuringMessage | MeasuredMessage | ReadyMessage | ProgressMessage |
- *   CheckpointMessage | ResultMessage | TimedMessage | DoneMessage | ErrorMessage |
- *   DeviceLostMessage} WorkerOutput
+ *   CheckpointMessage | ResultMessage | TimedMessage | DoneMessage | LearnedMessage |
+ *   ErrorMessage | DeviceLostMessage} WorkerOutput
  */

@@ -1,7 +1,7 @@
 // Fine-tuning off the main thread: this worker runs the page's wasm and answers the page's
-// requests (each listed in protocol.js), one at a time in the order they came: open, train and
-// time each carry an id, and every message about a request names it. A request ends in exactly
-// one final answer: ready, done or timed, or an error. Only stop is taken at once (it names
+// requests (each listed in protocol.js), one at a time in the order they came: open, train,
+// learn and time each carry an id, and every message about a request names it. A request ends in exactly
+// one final answer: ready, done, learned or timed, or an error. Only stop is taken at once (it names
 // the run to stop, which may still be waiting its turn).
 // It loads the WebGPU build (digit-transfer-gpu.js) only when WebGPU is wanted and the browser
 // has an adapter; otherwise the small CPU build the page itself uses. With "auto" and an
@@ -126,16 +126,48 @@ async function adapterName() {
   }
 }
 
-async function loadSourceDigits() {
-  if (sourceLoaded) return;
+/** The MNIST digits rehearsed and measured for forgetting (samples files), fetched once. */
+let sourceFiles = null;
+async function sourceDigits() {
   const fetchBytes = async (name) => {
     const response = await fetch(new URL(`data/${name}`, import.meta.url));
     if (!response.ok) throw new Error(`${name}: HTTP ${response.status}`);
     return new Uint8Array(await response.arrayBuffer());
   };
-  const [rehearsal, heldOut] = await Promise.all([fetchBytes("rehearsal.json"), fetchBytes("heldout.json")]);
+  sourceFiles ??= Promise.all([fetchBytes("rehearsal.json"), fetchBytes("heldout.json")]);
+  try {
+    return await sourceFiles;
+  } catch (error) {
+    sourceFiles = null;
+    throw error;
+  }
+}
+
+async function loadSourceDigits() {
+  if (sourceLoaded) return;
+  const [rehearsal, heldOut] = await sourceDigits();
   bench.set_source_digits(rehearsal, heldOut);
   sourceLoaded = true;
+}
+
+/** "Learn as I label": the live learner of the model in use, under the key the page gave it. */
+let live = null;
+
+/**
+ * Learn from every labelled sample; a new key starts a learner from `start`.
+ * @param {import("./protocol.js").LearnMessage} request
+ */
+async function learn({ id, key, start, ids, images, labels }) {
+  if (live?.key !== key) {
+    live?.learner.free();
+    live = null;
+    const rehearsal = wasm.module.is_digit_task(start.classes) ? (await sourceDigits())[0] : undefined;
+    live = { key, learner: wasm.module.LiveLearner.start(start, rehearsal) };
+  }
+  const result = await live.learner.learn({ ids, images, labels });
+  const weights = result.weights;
+  post({ type: "learned", id, key, learned: result.learned, weights }, [weights.buffer]);
+  result.free();
 }
 
 /**
@@ -211,6 +243,8 @@ async function answer(data) {
     } else if (data.type === "train") {
       await train(data);
       post({ type: "done", id: data.id, stopped: stopped.has(data.id) });
+    } else if (data.type === "learn") {
+      await learn(data);
     } else {
       throw new Error(`the training worker does not know the request "${data.type}"`);
     }

@@ -27,7 +27,12 @@ use super::{
 use crate::model::{Classifier, DROPOUT};
 
 /// A dropout mask `[batch, features]`: 0 with probability [`DROPOUT`], else `1 / (1 - p)`.
-fn dropout_mask(batch: usize, features: usize, rng: &mut StdRng, device: &Device) -> Tensor<2> {
+pub(super) fn dropout_mask(
+    batch: usize,
+    features: usize,
+    rng: &mut StdRng,
+    device: &Device,
+) -> Tensor<2> {
     let kept = (1.0 / (1.0 - DROPOUT)) as f32;
     let values: Vec<f32> = (0..batch * features)
         .map(|_| if rng.random_bool(DROPOUT) { 0.0 } else { kept })

@@ -7,15 +7,18 @@
 //! - [`fit`](mod@fit): the training loop;
 //! - [`features`]: a frozen backbone's features, computed once per run;
 //! - [`limits`]: how large each setting may be, and why;
+//! - [`online`](mod@online): learning as a person labels, a few steps after each label;
 //! - [`predict`](mod@predict): predictions, validation figures and evaluation.
 
 mod features;
 mod fit;
 pub mod limits;
+mod online;
 mod predict;
 
 pub use features::FROZEN_AUGMENTED_COPIES;
 pub use fit::{fit, fit_from, yield_now};
+pub use online::{Learned, OnlineConfig, OnlineLearner};
 pub use predict::{argmax, evaluate, measure, predict};
 
 use burn::prelude::*;
@@ -246,6 +249,8 @@ pub enum TrainError {
     RehearsalWithoutSource,
     #[error("the device failed: {0}")]
     Device(String),
+    #[error("{ids} sample ids for {samples} samples")]
+    IdsDoNotMatch { ids: usize, samples: usize },
     #[error("{} must be at most {}, not {}: {}", .limit.name, .limit.max, limits::Limit::shown(*.value), .limit.why)]
     TooLarge { limit: limits::Limit, value: f64 },
 }

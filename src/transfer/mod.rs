@@ -9,10 +9,12 @@
 //! - [`split`](split_validation): training and validation samples, class by class.
 
 mod insight;
+mod online;
 mod settings;
 mod split;
 
 pub use insight::{FeatureMap, MapPoint, Mistake, SourcePoint};
+pub use online::{can_learn, classes_in_turn, online_learner};
 pub use settings::{AUTO_BATCH, Settings, SettingsForm};
 pub use split::{classes_without_samples, split_validation};
 

@@ -4,6 +4,7 @@
 //!
 //! - [`predictor`]: the page's live model (main thread, CPU): draw → probabilities.
 //! - [`workbench`]: fine-tuning, in a Web Worker, on WebGPU or the CPU.
+//! - [`live`]: "Learn as I label": the head learns after every label, in the same worker.
 //! - [`samples`]: the page's samples file, decoded and written in Rust.
 //! - [`speed`]: *Auto*: training timed on each device, and the faster one chosen.
 //! - [`task`]: the task's rules: class names, file sizes, whether a run can start, the best
@@ -12,6 +13,7 @@
 //!   `bench_prediction`): part of the API, so that anyone can time a build in a browser.
 
 pub mod bench;
+pub mod live;
 pub mod predictor;
 pub mod samples;
 pub mod speed;

@@ -1,6 +1,6 @@
 // The built page (dist/) in headless Firefox (no WebGPU on Linux: the CPU fallback), driven
 // over W3C WebDriver by geckodriver like a person would: load, draw, label, fine-tune in the
-// worker, export and import the samples. Playwright cannot drive a stock Firefox, so this
+// worker, export and import the samples, and learn as it labels. Playwright cannot drive a stock Firefox, so this
 // talks to geckodriver itself (webdriver.mjs). GECKODRIVER and FIREFOX name the driver and the
 // browser (default: geckodriver on PATH or in ~/.cargo/bin, /usr/bin/firefox-esr); both are
 // installed by scripts/setup.sh --test, and the test fails when either is missing.
@@ -202,6 +202,22 @@ test("Firefox: samples exported, deleted and imported again", { timeout: 300_000
   }, text);
   await session.waitFor(() => /^6 samples in 10 classes/.test(document.querySelector("#sample-count").textContent), { message: "6 samples again" });
   assert.match(await textOf("#status"), /Imported 6 samples of 10 classes from samples\.json/);
+});
+
+test("Firefox: learn as I label: a 1 labelled 7 a few times is predicted 7, without Fine-tune", { timeout: 600_000 }, async () => {
+  assert.equal(await session.execute(() => document.querySelector("#live").checked), true);
+  const trained = await session.execute(() => Number(document.body.dataset.trained ?? 0));
+  const one = byClass(1, 1)[0].image;
+  for (let i = 0; i < 4; i += 1) {
+    await drawImage(one);
+    const learned = await session.execute(() => Number(document.body.dataset.learned ?? 0));
+    await session.click('#label-buttons button[data-label="7"]');
+    await session.waitFor((n) => Number(document.body.dataset.learned ?? 0) > n, { timeout: 120_000, message: "the update after a label" }, learned);
+  }
+  assert.match(await textOf("#live-status"), /^Learned from 10 samples · \d+ ms/);
+  await drawImage(one);
+  assert.equal(await predicted(), "7", "the next 1 is a 7");
+  assert.equal(await session.execute(() => Number(document.body.dataset.trained ?? 0)), trained, "no fine-tune ran");
 });
 
 test("Firefox: no uncaught errors in the page", async () => {

@@ -1,0 +1,265 @@
+//! Learning as a person labels (`train::OnlineLearner`, `transfer::online_learner`): what the
+//! page's "Learn as I label" and `finetune --online` run.
+
+mod common;
+
+use burn::prelude::Device;
+use common::mnist_subset;
+use digit_transfer::data::{Sample, Split};
+use digit_transfer::device::cpu;
+use digit_transfer::model::{Architecture, Classifier};
+use digit_transfer::train::{self, Silent, TrainError};
+use digit_transfer::transfer::{self, Settings, SourceDigits};
+use digit_transfer::weights::{self, WeightsInfo};
+use futures::executor::block_on;
+
+fn pretrained(architecture: Architecture, device: &Device) -> (Classifier, WeightsInfo) {
+    let path = format!(
+        "{}/www/weights/pretrained-{architecture}.bpk",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    weights::from_burnpack(&std::fs::read(path).unwrap(), Some(architecture), device).unwrap()
+}
+
+/// A digit written "differently": rows and columns swapped.
+fn transposed(sample: Sample) -> Sample {
+    let mut image = sample.image;
+    for y in 0..28 {
+        for x in 0..28 {
+            image[y * 28 + x] = sample.image[x * 28 + y];
+        }
+    }
+    Sample { image, ..sample }
+}
+
+fn accuracy(model: &Classifier, set: &[Sample], device: &Device) -> f64 {
+    block_on(train::evaluate(model, set, device))
+        .unwrap()
+        .accuracy()
+}
+
+fn ids(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("sample-{i}")).collect()
+}
+
+/// Five transposed digits a class, labelled one at a time with the classes in turn: after the
+/// last update the network is as accurate on held-out transposed digits as one *Fine-tune*
+/// with the defaults on the same fifty, and keeps the MNIST digits as well.
+#[test]
+fn labelling_one_at_a_time_reaches_one_fine_tune_with_the_defaults() {
+    let device = cpu();
+    let (model, info) = pretrained(Architecture::Cnn, &device);
+    let own: Vec<Sample> = mnist_subset(Split::Train, 5)
+        .into_iter()
+        .map(transposed)
+        .collect();
+    let test: Vec<Sample> = mnist_subset(Split::HeldOut, 30)
+        .into_iter()
+        .map(transposed)
+        .collect();
+    let rehearsal = mnist_subset(Split::Train, 40);
+    let held_out = mnist_subset(Split::HeldOut, 50);
+    let source = SourceDigits {
+        rehearsal: &rehearsal,
+        held_out: &held_out,
+    };
+    let settings = Settings::default();
+    let batch = block_on(transfer::fine_tune(
+        transfer::FineTuneRequest {
+            pretrained: &model,
+            info: &info,
+            task: transfer::Task {
+                class_names: &info.class_names,
+                samples: &own,
+            },
+            settings: &settings,
+            source,
+            resume: None,
+        },
+        &device,
+        &mut Silent,
+    ))
+    .unwrap();
+
+    let (mut learner, out) = transfer::online_learner(
+        &model,
+        &info,
+        &info.class_names,
+        &settings,
+        source,
+        true,
+        &device,
+    )
+    .unwrap();
+    assert_eq!(out.class_names, info.class_names);
+    let order = transfer::classes_in_turn(&own);
+    assert_eq!(
+        order[..12].iter().map(|s| s.label).collect::<Vec<_>>(),
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
+    );
+    let names = ids(order.len());
+    let mut recognised = 0;
+    for n in 1..=order.len() {
+        let learned = block_on(learner.learn(&names[..n], &order[..n])).unwrap();
+        assert_eq!((learned.samples, learned.new), (n, 1));
+        recognised += learned.recognised;
+    }
+    let zero_shot = accuracy(&model, &test, &device);
+    let (online, fine_tuned) = (
+        accuracy(learner.model(), &test, &device),
+        accuracy(&batch.model, &test, &device),
+    );
+    let forgetting =
+        accuracy(&model, &held_out, &device) - accuracy(learner.model(), &held_out, &device);
+    eprintln!(
+        "transposed digits: zero-shot {zero_shot:.3}, fine-tuned {fine_tuned:.3}, online {online:.3}; \
+         {recognised} of 50 recognised before labelled; forgetting {forgetting:.3}"
+    );
+    assert!(
+        online > zero_shot + 0.1,
+        "online {online} vs zero-shot {zero_shot}"
+    );
+    assert!(
+        online >= fine_tuned - 0.01,
+        "online {online} vs one fine-tune {fine_tuned}"
+    );
+    assert!(forgetting <= 0.02, "forgetting {forgetting}");
+    // The backbone never changed: only the head learns.
+    let backbone = |m: &Classifier| {
+        block_on(weights::to_burnpack_async(
+            &Classifier {
+                backbone: m.backbone.clone(),
+                head: model.head.clone(),
+            },
+            &info,
+        ))
+        .unwrap()
+    };
+    assert_eq!(backbone(learner.model()), backbone(&model));
+}
+
+/// A relabelled sample is learnt with its new label, a deleted one is no longer learnt from,
+/// and an update is refused when ids and samples disagree.
+#[test]
+fn relabels_and_deletions_are_learnt_and_mismatches_refused() {
+    let device = cpu();
+    let (model, info) = pretrained(Architecture::Mlp, &device);
+    let settings = Settings {
+        rehearsal: 0,
+        ..Settings::default()
+    };
+    let (mut learner, _) = transfer::online_learner(
+        &model,
+        &info,
+        &info.class_names,
+        &settings,
+        SourceDigits::default(),
+        true,
+        &device,
+    )
+    .unwrap();
+    // Ones, labelled 7 again and again: the network comes to call them 7.
+    let ones: Vec<Sample> = mnist_subset(Split::Train, 6)
+        .into_iter()
+        .filter(|s| s.label == 1)
+        .collect();
+    let as_seven: Vec<Sample> = ones
+        .iter()
+        .map(|s| Sample {
+            label: 7,
+            ..s.clone()
+        })
+        .collect();
+    let names = ids(as_seven.len());
+    let first = block_on(learner.learn(&names, &as_seven)).unwrap();
+    assert_eq!(
+        (first.new, first.recognised),
+        (6, 0),
+        "ones are not sevens yet"
+    );
+    for _ in 0..10 {
+        let again = block_on(learner.learn(&names, &as_seven)).unwrap();
+        assert_eq!(again.new, 0, "features are computed once a sample");
+    }
+    let other_ones: Vec<Sample> = mnist_subset(Split::HeldOut, 10)
+        .into_iter()
+        .filter(|s| s.label == 1)
+        .collect();
+    let predicted = |m: &Classifier| {
+        let images: Vec<_> = other_ones.iter().map(|s| s.image).collect();
+        let scores = block_on(train::predict(m, &images, &device, 64)).unwrap();
+        scores.iter().filter(|p| train::argmax(p) == 7).count()
+    };
+    assert!(
+        predicted(learner.model()) > other_ones.len() / 2,
+        "ones seen as 7"
+    );
+
+    // Relabelled 1 again: learnt back.
+    for _ in 0..20 {
+        block_on(learner.learn(&names, &ones)).unwrap();
+    }
+    assert!(
+        predicted(learner.model()) < other_ones.len() / 2,
+        "relabelled back to 1"
+    );
+
+    // Deleted: one sample left is all it learns from.
+    let left = block_on(learner.learn(&names[..1], &ones[..1])).unwrap();
+    assert_eq!((left.samples, left.new), (1, 0));
+
+    assert_eq!(
+        block_on(learner.learn(&names[..2], &ones[..1])).unwrap_err(),
+        TrainError::IdsDoNotMatch { ids: 2, samples: 1 }
+    );
+    assert_eq!(
+        block_on(learner.learn(&[], &[])).unwrap_err(),
+        TrainError::NoSamples
+    );
+}
+
+/// A new task learns once two classes have a sample, with a new head of its classes; adapting
+/// the digits learns from the first.
+#[test]
+fn a_new_task_learns_once_two_classes_have_samples() {
+    let device = cpu();
+    let (model, info) = pretrained(Architecture::Mlp, &device);
+    let digits = mnist_subset(Split::Train, 3);
+    let zero = digits.iter().find(|s| s.label == 0).unwrap().clone();
+    let one = Sample {
+        label: 1,
+        ..digits.iter().find(|s| s.label == 1).unwrap().clone()
+    };
+    assert!(!transfer::can_learn([], true));
+    assert!(transfer::can_learn([0], true));
+    assert!(!transfer::can_learn([0, 0], false));
+    assert!(transfer::can_learn([0, 0, 1], false));
+
+    let classes = vec!["round".to_string(), "straight".to_string()];
+    let (mut learner, out) = transfer::online_learner(
+        &model,
+        &info,
+        &classes,
+        &Settings::new_task(),
+        SourceDigits::default(),
+        false,
+        &device,
+    )
+    .unwrap();
+    assert_eq!(out.class_names, classes);
+    assert_eq!(learner.model().classes(), 2);
+    let task = [zero, one];
+    for _ in 0..5 {
+        block_on(learner.learn(&ids(2), &task)).unwrap();
+    }
+    assert_eq!(accuracy(learner.model(), &task, &device), 1.0);
+    // A label past the task's classes is refused.
+    let bad = [Sample {
+        label: 2,
+        ..task[0].clone()
+    }];
+    assert!(matches!(
+        block_on(learner.learn(&ids(1), &bad)),
+        Err(TrainError::LabelOutOfRange(_))
+    ));
+}
