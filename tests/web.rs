@@ -711,3 +711,69 @@ async fn feature_map_and_saliency_in_the_browser() {
 fn ok_features<T>(result: Result<T, digit_transfer::train::TrainError>) -> T {
     result.unwrap_or_else(|e| panic!("{e}"))
 }
+
+/// "Learn as I label" as the worker calls it: a learner started from burnpack bytes and the
+/// form's settings, updates from ids, images and labels, and weights that the page's model
+/// loads with the task's classes; a new task learns once two classes have a sample.
+#[wasm_bindgen_test]
+async fn live_learner_learns_from_labels_at_the_boundary() {
+    use digit_transfer::web::DigitModel;
+    use digit_transfer::web::live::{LiveLearner, LiveSamples, can_learn_live};
+
+    let cpu = device::cpu();
+    cpu.seed(3);
+    let pretrained = Classifier::new(Architecture::Mlp, 10, &cpu);
+    let bytes =
+        weights::to_burnpack(&pretrained, &WeightsInfo::digits(Architecture::Mlp)).expect("encode");
+    let classes = vec!["top".to_string(), "bottom".to_string()];
+    assert!(!can_learn_live(classes.clone(), &[0, 0]));
+    assert!(can_learn_live(classes.clone(), &[0, 1]));
+    assert!(can_learn_live(digit_transfer::data::digit_names(), &[4]));
+
+    let form = serde_json::json!({
+        "strategy": "full", "epochs": 120, "batch_size": null, "learning_rate": 0.01,
+        "weight_decay": 0, "augment": true, "validation_split": 0.2, "patience": 5,
+        "rehearsal": 0, "seed": 1,
+    });
+    let start = |form: &serde_json::Value| {
+        js(&serde_json::json!({ "weights": bytes.clone(), "classes": classes, "settings": form }))
+    };
+    let mut learner = ok(LiveLearner::start(start(&form), None));
+    let samples = halves(6);
+    let request = LiveSamples {
+        ids: (0..6).map(|i| format!("id-{i}")).collect(),
+        images: samples.iter().flat_map(|s| s.image).collect(),
+        labels: samples.iter().map(|s| s.label as u8).collect(),
+    };
+    let request = serde_wasm_bindgen::to_value(&request).expect("samples");
+    let mut last = None;
+    for update in 0..5 {
+        let learned = ok(learner.learn(request.clone()).await);
+        let figures = json(&learned.learned);
+        assert_eq!(figures["samples"], 6);
+        assert_eq!(figures["new"], if update == 0 { 6 } else { 0 });
+        last = Some(learned.weights);
+    }
+    let model = ok(DigitModel::load(last.expect("weights"), "cpu".into()).await);
+    assert_eq!(model.class_names(), classes);
+    let test = halves(8);
+    let images: Vec<u8> = test.iter().flat_map(|s| s.image).collect();
+    let mut right = 0;
+    for (sample, image) in test.iter().zip(images.chunks(IMAGE_PIXELS)) {
+        if ok(model.predict_image(image.to_vec()).await).best == sample.label {
+            right += 1;
+        }
+    }
+    assert_eq!(right, 8, "the halves told apart after five updates");
+
+    // A form past its limits is refused with the form's words.
+    let mut bad = form.clone();
+    bad["rehearsal"] = serde_json::json!(9_999_999);
+    let refused = LiveLearner::start(start(&bad), None).err().map(message);
+    assert!(
+        refused
+            .as_deref()
+            .is_some_and(|m| m.starts_with("rehearsal must be at most 256")),
+        "{refused:?}"
+    );
+}

@@ -272,7 +272,7 @@ export function deleteSample(id) {
   t.samples = t.samples.filter((s) => s.id !== id);
   renderSamples();
   unstoreSamples(state.mode, [id]);
-  samplesChanged();
+  samplesChanged([id]);
   return true;
 }
 

@@ -37,9 +37,18 @@ export function saveLive() {
   if (liveOn()) learnLive();
 }
 
-/** Learn from the samples as they are now. */
-export function learnLive() {
+/** The model in use before the last update that learnt one new sample, and that sample:
+ * deleting it again (an undone label) puts that model back instead of learning on. */
+let undo = null;
+
+/** Learn from the samples as they are now; `event.detail.deleted`: the ids just deleted. */
+export function learnLive(/** @type {Event | undefined} */ event) {
   if (!liveOn()) return;
+  const deleted = event instanceof CustomEvent ? event.detail?.deleted ?? [] : [];
+  if (!running && undo && undo.mode === state.mode && deleted.length === 1 && deleted[0] === undo.id) {
+    undoLast(undo);
+    return;
+  }
   if (running) {
     again = true;
     return;
@@ -83,6 +92,7 @@ async function once() {
     return null;
   }
   const own = currentWeights();
+  const previous = state.weights[mode];
   const start = { weights: own ? own.bytes : await pretrainedBytes(arch), classes: t.classes, settings: readSettings() };
   // The learner goes on while the model in use is its own; anything else starts it afresh.
   const key = JSON.stringify([mode, arch, base, t.classes]);
@@ -98,12 +108,26 @@ async function once() {
   }
   // The page moved on meanwhile (another mode or network, a fine-tune's or loaded weights).
   if (state.mode !== mode || state.arch !== arch || state.modelBase !== base || busy()) return null;
+  undo = m.learned.new === 1 ? { mode, id: samples.at(-1).id, weights: previous } : null;
   state.weights[mode] = { arch, classes: t.classes, bytes: m.weights, origin: "learnt as you labelled" };
   await useModel({ live: true });
   const ms = performance.now() - started;
   performance.mark("live-learned");
   show(mode, m.learned, ms);
   return mode;
+}
+
+/** The label just learnt was deleted: the model from before it is in use again (the learner
+ * starts afresh from it at the next label). */
+async function undoLast({ mode, weights }) {
+  undo = null;
+  state.weights[mode] = weights;
+  history[mode].pop();
+  await useModel();
+  await saveWeights(mode, showError);
+  $("live-status").textContent = "Undid the last label: the network is as it was before it.";
+  delete $("live-status").dataset.kind;
+  drawCurve(history[mode]);
 }
 
 /** "Learned from 23 samples · 40 ms", the running accuracy, and its curve. */

@@ -77,8 +77,8 @@ export const state = {
 
 export const task = () => state.tasks[state.mode];
 /** Tell the page the current task's samples changed by a person's hand (a label, a deletion,
- * a relabel): live learning listens (app.js). */
-export const samplesChanged = () => document.dispatchEvent(new Event("samples-changed"));
+ * a relabel; `deleted`: the ids taken out): live learning listens (app.js). */
+export const samplesChanged = (deleted = []) => document.dispatchEvent(new CustomEvent("samples-changed", { detail: { deleted } }));
 export const busy = () => state.training !== null;
 
 export function say(text, kind = "info") {

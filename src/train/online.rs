@@ -112,16 +112,6 @@ impl OnlineLearner {
         &self.model
     }
 
-    /// Go on from `model` (e.g. a fine-tune's result): the cached features stay valid only
-    /// when its backbone is the one they came from, so they are dropped unless `same_backbone`.
-    pub fn continue_from(&mut self, model: &Classifier, same_backbone: bool) {
-        self.model = model.valid();
-        if !same_backbone {
-            self.known.clear();
-            self.source_features = None;
-        }
-    }
-
     /// Learn from `samples` (every sample the person has labelled, `ids[i]` naming
     /// `samples[i]`): features for the ones not seen before, then a few steps of the head.
     /// Samples no longer listed are forgotten; a relabelled one is learnt with its new label.
@@ -160,7 +150,7 @@ impl OnlineLearner {
     }
 
     /// Features of the samples not seen before, kept; returns their indices and whether the
-    /// network predicted each as labelled before learning it. One device read.
+    /// network predicted each as labelled before learning it. One device read per 256 samples.
     async fn add_new(
         &mut self,
         ids: &[String],

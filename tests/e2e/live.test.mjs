@@ -1,6 +1,6 @@
 // "Learn as I label" in headless Chromium (the CPU worker): in adapt mode a drawn "1" labelled
 // 7 a few times makes the next "1" a 7, without pressing anything; a reload keeps the live
-// head; the switch off gives the batch behaviour (nothing learnt until Fine-tune) and is
+// head; deleting the sample just labelled undoes its update; the switch off gives the batch behaviour (nothing learnt until Fine-tune) and is
 // remembered; a new task of two classes predicts after one sample of each.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -44,6 +44,15 @@ test("live: a 1 labelled 7 a few times is predicted 7 without pressing anything,
     assert.equal(await predicted(page), "7", "the next 1 is a 7");
     assert.equal(Number((await page.getAttribute("body", "data-trained")) ?? 0), 0, "no fine-tune ran");
     await screenshot(page, "live-adapt");
+    await page.click("#clear");
+
+    // Deleting the sample just labelled undoes its update.
+    await labelAndLearn(page, one, 7);
+    const updates = await learned(page);
+    await page.locator("#gallery .thumb").last().click();
+    await page.waitForFunction(() => /^Undid the last label: the network is as it was before it\.$/.test(document.querySelector("#live-status").textContent));
+    assert.equal(await learned(page), updates, "the deletion was not learnt as an update");
+    assert.match(await page.textContent("#sample-count"), /^4 samples/);
 
     // Kept: after a reload the live head predicts.
     await page.reload();
