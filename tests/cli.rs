@@ -243,6 +243,78 @@ fn eval_on_wgpu_agrees_with_the_cpu() {
     assert!((a - b).abs() <= 0.002, "cpu {a} vs wgpu {b}");
 }
 
+/// `finetune --online`: the page's live learner replayed one sample at a time, an update after
+/// each (a new task's first once both classes have a sample), with the validation accuracy
+/// after each and a summary; the weights after the last update evaluate like any others.
+#[test]
+fn finetune_online_replays_one_sample_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let samples: Vec<_> = mnist_subset(Split::Train, 10)
+        .into_iter()
+        .filter(|s| s.label <= 1)
+        .collect();
+    let (images, labels) = write_idx_pair(dir.path(), &samples);
+    let out = dir.path().join("online.bpk");
+    let (images, labels, out) = (images.as_str(), labels.as_str(), out.to_str().unwrap());
+    let args = [
+        "finetune",
+        "--weights",
+        MLP,
+        "--images",
+        images,
+        "--labels",
+        labels,
+        "--class-names",
+        "round,straight",
+        "--online",
+        "--out",
+        out,
+        "--json",
+    ];
+    let (ok, stdout, stderr) = cli(&args);
+    assert!(ok, "{stderr}");
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let (summary, updates) = lines.split_last().unwrap();
+    // 20 samples, 4 of them held out: 16 replayed, the classes in turn; the first sample alone
+    // is one class, so learning starts at the second.
+    assert_eq!(updates.len(), 15, "{stdout}");
+    assert_eq!(updates[0]["labelled"], 2);
+    assert_eq!(updates.last().unwrap()["labelled"], 16);
+    for update in updates {
+        assert!(update["validation_accuracy"].is_number());
+        assert!(update["ms"].as_f64().unwrap() > 0.0);
+    }
+    assert_eq!(summary["online"], true);
+    assert_eq!(summary["updates"], 15);
+    assert!(
+        summary["validation_accuracy"].as_f64().unwrap() >= 0.75,
+        "{summary}"
+    );
+    assert!(
+        summary["forgetting"].is_null(),
+        "a new task forgets no digits"
+    );
+    let report = json(&[
+        "eval",
+        "--weights",
+        out,
+        "--images",
+        images,
+        "--labels",
+        labels,
+        "--json",
+    ]);
+    assert!(report["accuracy"].as_f64().unwrap() >= 0.75, "{report}");
+
+    // Online learning trains the head only: a strategy is refused.
+    let (ok, _, stderr) = cli(&[&args[..12], &["--strategy", "full"]].concat());
+    assert!(!ok);
+    assert!(stderr.contains("--strategy"), "{stderr}");
+}
+
 #[test]
 fn finetune_a_new_two_class_head_then_eval_it() {
     let dir = tempfile::tempdir().unwrap();

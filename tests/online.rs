@@ -42,21 +42,19 @@ fn ids(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("sample-{i}")).collect()
 }
 
-/// Five transposed digits a class, labelled one at a time with the classes in turn: after the
-/// last update the network is as accurate on held-out transposed digits as one *Fine-tune*
-/// with the defaults on the same fifty, and keeps the MNIST digits as well.
+/// Five digits a class, labelled one at a time with the classes in turn: after the last update
+/// the network is within a point of one *Fine-tune* with the defaults on the same fifty, on
+/// held-out digits of the same kind, and keeps the MNIST digits: typeset digits (which it
+/// already knows, so forgetting is all that can change) and MNIST digits written transposed
+/// (a style it has never seen, which contradicts MNIST).
 #[test]
 fn labelling_one_at_a_time_reaches_one_fine_tune_with_the_defaults() {
     let device = cpu();
     let (model, info) = pretrained(Architecture::Cnn, &device);
-    let own: Vec<Sample> = mnist_subset(Split::Train, 5)
-        .into_iter()
-        .map(transposed)
-        .collect();
-    let test: Vec<Sample> = mnist_subset(Split::HeldOut, 30)
-        .into_iter()
-        .map(transposed)
-        .collect();
+    let fonts = digit_transfer::synthetic::system_fonts()
+        .expect("fonts (scripts/setup.sh --test installs them)");
+    let transposed_set =
+        |split, n| -> Vec<Sample> { mnist_subset(split, n).into_iter().map(transposed).collect() };
     let rehearsal = mnist_subset(Split::Train, 40);
     let held_out = mnist_subset(Split::HeldOut, 50);
     let source = SourceDigits {
@@ -64,78 +62,101 @@ fn labelling_one_at_a_time_reaches_one_fine_tune_with_the_defaults() {
         held_out: &held_out,
     };
     let settings = Settings::default();
-    let batch = block_on(transfer::fine_tune(
-        transfer::FineTuneRequest {
-            pretrained: &model,
-            info: &info,
-            task: transfer::Task {
-                class_names: &info.class_names,
-                samples: &own,
+    let pretrained_mnist = accuracy(&model, &held_out, &device);
+    // (domain, its five a class, its test set, the most forgetting allowed): measured 0.002
+    // on typeset digits; transposed digits cost 0.036 (one fine-tune: 0.020).
+    let domains = [
+        (
+            "typeset",
+            digit_transfer::synthetic::font_digits(&fonts, 5, 1),
+            digit_transfer::synthetic::font_digits(&fonts, 30, 100),
+            0.005,
+        ),
+        (
+            "transposed",
+            transposed_set(Split::Train, 5),
+            transposed_set(Split::HeldOut, 30),
+            0.05,
+        ),
+    ];
+    for (name, own, test, most_forgetting) in domains {
+        let batch = block_on(transfer::fine_tune(
+            transfer::FineTuneRequest {
+                pretrained: &model,
+                info: &info,
+                task: transfer::Task {
+                    class_names: &info.class_names,
+                    samples: &own,
+                },
+                settings: &settings,
+                source,
+                resume: None,
             },
-            settings: &settings,
-            source,
-            resume: None,
-        },
-        &device,
-        &mut Silent,
-    ))
-    .unwrap();
-
-    let (mut learner, out) = transfer::online_learner(
-        &model,
-        &info,
-        &info.class_names,
-        &settings,
-        source,
-        true,
-        &device,
-    )
-    .unwrap();
-    assert_eq!(out.class_names, info.class_names);
-    let order = transfer::classes_in_turn(&own);
-    assert_eq!(
-        order[..12].iter().map(|s| s.label).collect::<Vec<_>>(),
-        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
-    );
-    let names = ids(order.len());
-    let mut recognised = 0;
-    for n in 1..=order.len() {
-        let learned = block_on(learner.learn(&names[..n], &order[..n])).unwrap();
-        assert_eq!((learned.samples, learned.new), (n, 1));
-        recognised += learned.recognised;
-    }
-    let zero_shot = accuracy(&model, &test, &device);
-    let (online, fine_tuned) = (
-        accuracy(learner.model(), &test, &device),
-        accuracy(&batch.model, &test, &device),
-    );
-    let forgetting =
-        accuracy(&model, &held_out, &device) - accuracy(learner.model(), &held_out, &device);
-    eprintln!(
-        "transposed digits: zero-shot {zero_shot:.3}, fine-tuned {fine_tuned:.3}, online {online:.3}; \
-         {recognised} of 50 recognised before labelled; forgetting {forgetting:.3}"
-    );
-    assert!(
-        online > zero_shot + 0.1,
-        "online {online} vs zero-shot {zero_shot}"
-    );
-    assert!(
-        online >= fine_tuned - 0.01,
-        "online {online} vs one fine-tune {fine_tuned}"
-    );
-    assert!(forgetting <= 0.02, "forgetting {forgetting}");
-    // The backbone never changed: only the head learns.
-    let backbone = |m: &Classifier| {
-        block_on(weights::to_burnpack_async(
-            &Classifier {
-                backbone: m.backbone.clone(),
-                head: model.head.clone(),
-            },
-            &info,
+            &device,
+            &mut Silent,
         ))
-        .unwrap()
-    };
-    assert_eq!(backbone(learner.model()), backbone(&model));
+        .unwrap();
+
+        let (mut learner, out) = transfer::online_learner(
+            &model,
+            &info,
+            &info.class_names,
+            &settings,
+            source,
+            true,
+            &device,
+        )
+        .unwrap();
+        assert_eq!(out.class_names, info.class_names);
+        let order = transfer::classes_in_turn(&own);
+        assert_eq!(
+            order[..12].iter().map(|s| s.label).collect::<Vec<_>>(),
+            [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
+        );
+        let names = ids(order.len());
+        let mut recognised = 0;
+        for n in 1..=order.len() {
+            let learned = block_on(learner.learn(&names[..n], &order[..n])).unwrap();
+            assert_eq!((learned.samples, learned.new), (n, 1));
+            recognised += learned.recognised;
+        }
+        let zero_shot = accuracy(&model, &test, &device);
+        let (online, fine_tuned) = (
+            accuracy(learner.model(), &test, &device),
+            accuracy(&batch.model, &test, &device),
+        );
+        let forgetting = pretrained_mnist - accuracy(learner.model(), &held_out, &device);
+        eprintln!(
+            "{name}: zero-shot {zero_shot:.3}, one fine-tune {fine_tuned:.3}, online {online:.3}; \
+             {recognised} of 50 recognised before labelled; forgetting {forgetting:.3}"
+        );
+        assert!(
+            online >= fine_tuned - 0.01,
+            "{name}: online {online} vs one fine-tune {fine_tuned}"
+        );
+        assert!(
+            forgetting <= most_forgetting,
+            "{name}: forgetting {forgetting}"
+        );
+        if name == "transposed" {
+            assert!(
+                online > zero_shot + 0.2,
+                "online {online} vs zero-shot {zero_shot}"
+            );
+        }
+        // The backbone never changed: only the head learns.
+        let backbone = |m: &Classifier| {
+            weights::to_burnpack(
+                &Classifier {
+                    backbone: m.backbone.clone(),
+                    head: model.head.clone(),
+                },
+                &info,
+            )
+            .unwrap()
+        };
+        assert_eq!(backbone(learner.model()), backbone(&model));
+    }
 }
 
 /// A relabelled sample is learnt with its new label, a deleted one is no longer learnt from,

@@ -12,7 +12,7 @@ use crate::weights::WeightsInfo;
 /// A learner for `class_names` starting from `start`, described by `info` (the pretrained
 /// network, or one of those classes that live learning or a fine-tune left): the head learns, at the
 /// settings' learning rate and weight decay; while adapting the pretrained digits it rehearses
-/// the settings' number of MNIST digits in every step (a new task has no digits to keep).
+/// twice the settings' number of MNIST digits in every step (a new task has no digits to keep).
 pub fn online_learner(
     start: &Classifier,
     info: &WeightsInfo,
@@ -32,7 +32,9 @@ pub fn online_learner(
         settings.seed,
         device,
     )?;
-    let rehearsal = if adapt { settings.rehearsal } else { 0 };
+    // An update runs after every label, so each sample is stepped on far more often than in
+    // one run: twice the run's rehearsal a step keeps the digits as well as a run keeps them.
+    let rehearsal = if adapt { settings.rehearsal * 2 } else { 0 };
     let config = OnlineConfig {
         learning_rate: settings.learning_rate,
         weight_decay: settings.weight_decay,
