@@ -284,3 +284,56 @@ fn a_new_task_learns_once_two_classes_have_samples() {
         Err(TrainError::LabelOutOfRange(_))
     ));
 }
+
+/// The page's first experience: a drawn 1 labelled 7 a few times is predicted 7 (each update
+/// steps until the samples it learns from are sure, and no further).
+#[test]
+fn a_one_labelled_seven_a_few_times_becomes_a_seven() {
+    let device = cpu();
+    let (model, info) = pretrained(Architecture::Cnn, &device);
+    let rehearsal = mnist_subset(Split::Train, 40);
+    let one = mnist_subset(Split::HeldOut, 5)
+        .into_iter()
+        .find(|s| s.label == 1)
+        .unwrap();
+    let source = SourceDigits {
+        rehearsal: &rehearsal,
+        held_out: &[],
+    };
+    let (mut learner, _) = transfer::online_learner(
+        &model,
+        &info,
+        &info.class_names,
+        &Settings::default(),
+        source,
+        true,
+        &device,
+    )
+    .unwrap();
+    let sevens: Vec<Sample> = (0..4)
+        .map(|_| Sample {
+            label: 7,
+            ..one.clone()
+        })
+        .collect();
+    let seven =
+        |m: &Classifier| block_on(train::predict(m, &[one.image], &device, 1)).unwrap()[0][7];
+    assert!(seven(&model) < 0.01);
+    let mut steps = Vec::new();
+    for n in 1..=4 {
+        steps.push(
+            block_on(learner.learn(&ids(n), &sevens[..n]))
+                .unwrap()
+                .steps,
+        );
+    }
+    assert!(
+        seven(learner.model()) > 0.8,
+        "p(7) = {}",
+        seven(learner.model())
+    );
+    // Once the copies are sure, a further copy costs no step.
+    assert!(steps[0] > 0, "{steps:?}");
+    let again = block_on(learner.learn(&ids(4), &sevens)).unwrap();
+    assert_eq!((again.new, again.steps), (0, 0));
+}

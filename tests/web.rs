@@ -718,7 +718,7 @@ fn ok_features<T>(result: Result<T, digit_transfer::train::TrainError>) -> T {
 #[wasm_bindgen_test]
 async fn live_learner_learns_from_labels_at_the_boundary() {
     use digit_transfer::web::DigitModel;
-    use digit_transfer::web::live::{LiveLearner, LiveSamples, can_learn_live};
+    use digit_transfer::web::live::{LiveLearner, LiveSamples, LiveStart, can_learn_live};
 
     let cpu = device::cpu();
     cpu.seed(3);
@@ -730,13 +730,26 @@ async fn live_learner_learns_from_labels_at_the_boundary() {
     assert!(can_learn_live(classes.clone(), &[0, 1]));
     assert!(can_learn_live(digit_transfer::data::digit_names(), &[4]));
 
-    let form = serde_json::json!({
-        "strategy": "full", "epochs": 120, "batch_size": null, "learning_rate": 0.01,
-        "weight_decay": 0, "augment": true, "validation_split": 0.2, "patience": 5,
-        "rehearsal": 0, "seed": 1,
-    });
-    let start = |form: &serde_json::Value| {
-        js(&serde_json::json!({ "weights": bytes.clone(), "classes": classes, "settings": form }))
+    let form = transfer::SettingsForm {
+        strategy: Strategy::Full,
+        epochs: 120.0,
+        batch_size: None,
+        learning_rate: 0.01,
+        weight_decay: 0.0,
+        augment: true,
+        validation_split: 0.2,
+        patience: 5.0,
+        rehearsal: 0.0,
+        seed: 1,
+    };
+    // As the worker sends it: the weights as a Uint8Array.
+    let start = |settings: &transfer::SettingsForm| {
+        let start = LiveStart {
+            weights: bytes.clone(),
+            classes: classes.clone(),
+            settings: settings.clone(),
+        };
+        serde_wasm_bindgen::to_value(&start).expect("start")
     };
     let mut learner = ok(LiveLearner::start(start(&form), None));
     let samples = halves(6);
@@ -767,8 +780,10 @@ async fn live_learner_learns_from_labels_at_the_boundary() {
     assert_eq!(right, 8, "the halves told apart after five updates");
 
     // A form past its limits is refused with the form's words.
-    let mut bad = form.clone();
-    bad["rehearsal"] = serde_json::json!(9_999_999);
+    let bad = transfer::SettingsForm {
+        rehearsal: 9_999_999.0,
+        ..form.clone()
+    };
     let refused = LiveLearner::start(start(&bad), None).err().map(message);
     assert!(
         refused

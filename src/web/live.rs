@@ -102,7 +102,11 @@ impl LiveLearner {
         } = from_js(samples, "samples to learn from")?;
         let samples = samples::from_buffers(&images, &labels, self.classes).map_err(js_error)?;
         let learned = self.learner.learn(&ids, &samples).await.map_err(js_error)?;
-        let weights = weights::to_burnpack(self.learner.model(), &self.info).map_err(js_error)?;
+        // Read asynchronously, as every read in the browser must be (a blocking read never
+        // returns in the GPU build, even of the CPU's tensors).
+        let weights = weights::to_burnpack_async(self.learner.model(), &self.info)
+            .await
+            .map_err(js_error)?;
         Ok(LiveLearned {
             learned: to_js(&learned)?,
             weights,
