@@ -41,8 +41,9 @@ export function saveLive() {
  * deleting it again (an undone label) puts that model back instead of learning on. */
 let undo = null;
 
-/** Learn from the samples as they are now; `event.detail.deleted`: the ids just deleted. */
-export function learnLive(/** @type {Event | undefined} */ event) {
+/** Learn from the samples as they are now.
+ * @param {Event} [event] a samples-changed event: `detail.deleted`, the ids just deleted */
+export function learnLive(event) {
   if (!liveOn()) return;
   const deleted = event instanceof CustomEvent ? event.detail?.deleted ?? [] : [];
   if (!running && undo && undo.mode === state.mode && deleted.length === 1 && deleted[0] === undo.id) {
@@ -54,21 +55,27 @@ export function learnLive(/** @type {Event | undefined} */ event) {
     return;
   }
   running = true;
-  loop().finally(() => {
-    running = false;
-  });
+  burst();
 }
 
-async function loop() {
+/** Updates until no change is waiting; then the weights are stored, once for the burst. */
+async function burst() {
   let learnt = null;
-  do {
-    again = false;
-    // A run or an import in progress comes first: the samples and the model change with it.
-    if (busy() || importInProgress() || !state.trainer) break;
-    learnt = (await once()) ?? learnt;
-  } while (again && liveOn());
-  // Stored once a burst of labels is learnt, not after every update; a failure is told under
-  // the switch, so that it does not hide what the status line says of the samples.
+  try {
+    do {
+      again = false;
+      // A run or an import in progress comes first: the samples and the model change with it.
+      if (busy() || importInProgress() || !state.trainer) break;
+      learnt = (await once()) ?? learnt;
+    } while (again && liveOn());
+  } catch (error) {
+    showError(`Could not learn from the label: ${errorText(error)}.`);
+  } finally {
+    // Free before the weights are stored: a deletion right after an update finds it so.
+    running = false;
+  }
+  // A failure is told under the switch, so that it does not hide what the status line says of
+  // the samples.
   if (learnt && state.weights[learnt]) await saveWeights(learnt, showError);
 }
 
