@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import { dist, drawImage, heldOutDigits, launch, serve } from "../tests/e2e/harness.mjs";
+import { callExport } from "./in-page.mjs";
 
 const quick = process.env.BENCH_QUICK === "1";
 const log = (...a) => console.error(...a);
@@ -59,15 +60,7 @@ async function openPage(browser, origin) {
 
 /** Call a benchmark export of the page's wasm (the module the page already initialised). */
 function inPage(page, name, args) {
-  return page.evaluate(async ({ name, args }) => {
-    // The page itself runs the CPU build; WebGPU figures come from the GPU build.
-    const m = await import(new URL(args[0] === "webgpu" ? "digit-transfer-gpu.js" : "digit-transfer.js", document.baseURI).href);
-    await m.default();
-    const file = async (url) => new Uint8Array(await (await fetch(url)).arrayBuffer());
-    const resolved = [];
-    for (const a of args) resolved.push(typeof a === "string" && a.startsWith("file:") ? await file(a.slice(5)) : a);
-    return JSON.parse(await m[name](...resolved));
-  }, { name, args });
+  return page.evaluate(callExport, { name, args });
 }
 
 async function pageLoad(browser, origin, digit) {

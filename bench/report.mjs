@@ -1,12 +1,13 @@
 // Turns the native and browser benchmark figures into docs/BENCHMARKS.md and
 // docs/benchmarks.json, and prints the markdown.
-// Usage: node bench/report.mjs NATIVE.json BROWSER.json
+// Usage: node bench/report.mjs NATIVE.json BROWSER.json [ENGINES.json]
 import { readFile, writeFile, mkdir } from "node:fs/promises";
 import { cpus, totalmem, release, type } from "node:os";
 
-const [nativePath, browserPath] = process.argv.slice(2);
+const [nativePath, browserPath, enginesPath] = process.argv.slice(2);
 const native = JSON.parse(await readFile(nativePath, "utf8"));
 const browser = JSON.parse(await readFile(browserPath, "utf8"));
+const engines = enginesPath ? JSON.parse(await readFile(enginesPath, "utf8")) : null;
 const root = new URL("../", import.meta.url).pathname;
 const card = JSON.parse(await readFile(`${root}www/weights/networks.json`, "utf8"));
 // The previous run, shown beside this one.
@@ -200,6 +201,19 @@ if (gpu?.auto?.length) {
   for (const a of gpu.auto) out(`| \`${a.architecture}\` | ${a.batch_size} | ${a.device === "wgpu" ? "WebGPU" : "CPU"} | ${n0(a.cpu.samples_per_sec)} | ${n0(a.gpu.samples_per_sec)} | ${s2(a.gpu.warmup_seconds)} s | ${a.summary} (${a.figures}) |`);
 }
 out();
+out("## Three engines on the CPU (`bench/engines.mjs`: the built page in each; neither Firefox nor WebKit offers WebGPU on Linux)");
+out();
+if (!engines) out("Not measured in this run.");
+else {
+  out("| engine | version | navigation → model ready (3 loads, one session) | *Fine-tune* with the defaults, `cnn`, on the page's thread | the same in a worker | that worker's wasm memory after it |");
+  out("| --- | --- | --- | --- | --- | --- |");
+  for (const e of engines.engines) {
+    out(`| ${e.engine} | ${e.version} | ${e.ready_ms.map((m) => `${n0(m)} ms`).join(", ")} (median ${n0(median(e.ready_ms))}) | ${s2(e.fine_tune.seconds)} s (${e.fine_tune.epochs} epochs) | ${s2(e.worker.seconds)} s | ${mb(e.worker.memory_bytes)} |`);
+  }
+  out();
+  out("WebKit runs as WebKitGTK's MiniBrowser under Xvfb with `LANG=C.UTF-8` (the locale that stopped the page before `www/locale.js`).");
+}
+out();
 out("## Memory after fine-tunes in a row (CPU, `cnn`, 130 samples, 20 epochs each, through the page)");
 out();
 out("| run | seconds | worker wasm memory | page wasm memory | page JS heap |");
@@ -219,5 +233,5 @@ out("Raw figures: `docs/benchmarks.json`.");
 
 await mkdir(`${root}docs`, { recursive: true });
 await writeFile(`${root}docs/BENCHMARKS.md`, `${lines.join("\n")}\n`);
-await writeFile(`${root}docs/benchmarks.json`, `${JSON.stringify({ native, browser }, null, 1)}\n`);
+await writeFile(`${root}docs/benchmarks.json`, `${JSON.stringify({ native, browser, engines }, null, 1)}\n`);
 console.log(lines.join("\n"));

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The benchmark: builds what it needs, measures natively (digit-transfer bench) and in
-# headless Chromium (the built page, CPU and WebGPU), prints a table and writes
-# docs/BENCHMARKS.md and docs/benchmarks.json. Not part of the tests; about 10 minutes here.
+# headless Chromium (the built page, CPU and WebGPU) and in Firefox and WebKit (the CPU),
+# prints a table and writes docs/BENCHMARKS.md and docs/benchmarks.json. Not part of the
+# tests; about 10 minutes here.
 # CHROMIUM names the browser (default /usr/bin/chromium, see tests/e2e/harness.mjs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +14,8 @@ step "native build (with the flex CPU device)"
 cargo build --release --features flex
 native=$(mktemp)
 browser=$(mktemp)
-trap 'rm -f "$native" "$browser"' EXIT
+engines=$(mktemp)
+trap 'rm -f "$native" "$browser" "$engines"' EXIT
 
 step "native: training throughput, fine-tuning, prediction, pretraining (ndarray, flex, wgpu)"
 devices=ndarray,flex,wgpu
@@ -32,4 +34,7 @@ fi
 step "browser: headless Chromium on the built page (CPU, then WebGPU)"
 node bench/page.mjs > "$browser"
 
-node bench/report.mjs "$native" "$browser"
+step "browser: the three engines on the CPU (Chromium, Firefox, WebKit)"
+node bench/engines.mjs > "$engines"
+
+node bench/report.mjs "$native" "$browser" "$engines"

@@ -8,7 +8,8 @@
 # With --test, CHROMIUM and CHROMEDRIVER may name a Chromium and its chromedriver of your own
 # (default /usr/bin/chromium and /usr/bin/chromedriver, Debian's, installed when missing), and
 # FIREFOX and GECKODRIVER a Firefox and geckodriver (default Debian's Firefox ESR,
-# /usr/bin/firefox-esr, and geckodriver 0.37.1 from crates.io, both installed when missing).
+# /usr/bin/firefox-esr, and geckodriver 0.37.1 from crates.io, both installed when missing),
+# WEBKIT_WEBDRIVER and XVFB a WebKitWebDriver and an Xvfb (default Debian's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Where rustup puts cargo and the tools cargo installs, for a shell started before rustup was.
@@ -56,6 +57,10 @@ if $with_tests; then
   deb chromium "${CHROMIUM:-/usr/bin/chromium}"
   deb chromium-driver "${CHROMEDRIVER:-/usr/bin/chromedriver}"
   deb firefox-esr "${FIREFOX:-/usr/bin/firefox-esr}"
+  # WebKit, Safari's engine: its WebDriver (which starts WebKitGTK's MiniBrowser) and, since
+  # MiniBrowser has no headless mode, an X server in memory to draw on.
+  deb webkit2gtk-driver "${WEBKIT_WEBDRIVER:-/usr/bin/WebKitWebDriver}"
+  deb xvfb "${XVFB:-/usr/bin/Xvfb}"
   # Mesa's software Vulkan driver (lavapipe) lets the wgpu tests run without a GPU.
   deb mesa-vulkan-drivers "$(compgen -G '/usr/share/vulkan/icd.d/lvp_icd*.json' | sed -n 1p)"
   # Fonts for the typeset-digit test domain.

@@ -12,16 +12,20 @@
 #      tests/fuzz_corpus.rs replays the kept fuzzing inputs (the fuzzers: scripts/fuzz.sh);
 #   6. the wasm tests in headless Chromium with WebGPU, then
 #   7. without it (the CPU fallback), then
-#   8. in headless Firefox (no WebGPU on Linux: the CPU fallback; the same test build as 7);
+#   8. in headless Firefox (no WebGPU on Linux: the CPU fallback; the same test build as 7),
+#      and in WebKit (WebKitGTK's MiniBrowser under Xvfb; no WebGPU either; the same build);
 #   9. the release build of the page (Trunk; its hook scripts/gpu-build.sh adds the WebGPU wasm);
 #  10. the page's JavaScript type-checked (tsc --checkJs: tsconfig.json for the page,
 #      tsconfig.worker.json for its workers), against the declarations wasm-bindgen wrote for
 #      both wasm builds in that build (dist/*.d.ts);
-#  11. the page's end-to-end tests in headless Chromium and Firefox (node --test tests/e2e/).
+#  11. the page's end-to-end tests in headless Chromium, Firefox and WebKit, WebKit under two
+#      locales (node --test tests/e2e/).
 # CHROMIUM and CHROMEDRIVER name the browser and its driver (default /usr/bin/chromium and
 # /usr/bin/chromedriver); DIGIT_TRANSFER_GPU_FLAGS adds Chromium flags for a real GPU (README).
 # FIREFOX and GECKODRIVER name Firefox and its driver (default /usr/bin/firefox-esr and the
-# geckodriver on PATH, which setup installs in ~/.cargo/bin).
+# geckodriver on PATH, which setup installs in ~/.cargo/bin); WEBKIT_WEBDRIVER and XVFB
+# WebKit's driver and the X server it draws on (default Debian's WebKitWebDriver and Xvfb;
+# WEBKIT_BROWSER names the browser for the end-to-end tests, default Debian's MiniBrowser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
@@ -59,15 +63,18 @@ export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
 export FIREFOX="${FIREFOX:-/usr/bin/firefox-esr}"
 [[ -n "${GECKODRIVER:-}" ]] || GECKODRIVER=$(command -v geckodriver)
 export GECKODRIVER
-# wasm-bindgen-test-runner drives the first of GECKODRIVER and CHROMEDRIVER that is set, so
-# each wasm run below unsets the other browser's driver (env -u).
+export WEBKIT_WEBDRIVER="${WEBKIT_WEBDRIVER:-/usr/bin/WebKitWebDriver}"
+export XVFB="${XVFB:-/usr/bin/Xvfb}"
+# wasm-bindgen-test-runner drives the first of GECKODRIVER, SAFARIDRIVER and CHROMEDRIVER that
+# is set, so each wasm run below unsets the other browsers' drivers (env -u).
 # WebGPU in headless Chromium is SwiftShader (software): compiling shaders takes a while.
 export WASM_BINDGEN_TEST_TIMEOUT=600
 # The capabilities for chromedriver / geckodriver: the committed file with the browser's binary
 # ($CHROMIUM, or $FIREFOX for moz:firefoxOptions) and any extra flags written in, as a
 # temporary copy (removed on exit).
 webdriver_dir=$(mktemp -d)
-trap 'rm -rf "$webdriver_dir"' EXIT
+xvfb_pid=
+trap '[[ -z $xvfb_pid ]] || kill "$xvfb_pid" 2>/dev/null; rm -rf "$webdriver_dir"' EXIT
 webdriver_json() { # FILE [FLAGS]: writes $webdriver_dir/FILE, for its browser and with FLAGS added
   node -e 'const [file, chromium, firefox, flags] = process.argv.slice(1);
     const j = JSON.parse(require("fs").readFileSync(file, "utf8"));
@@ -95,6 +102,20 @@ webdriver_json webdriver-firefox.json
 env -u CHROMEDRIVER WASM_BINDGEN_TEST_WEBDRIVER_JSON="$webdriver_dir/webdriver-firefox.json" \
   DIGIT_TRANSFER_WEBGPU=absent cargo test --release --target $wasm --features webgpu --test web
 
+step "wasm tests in WebKit (WebKitGTK's MiniBrowser under Xvfb; no WebGPU: the CPU fallback)"
+# wasm-bindgen-test-runner drives WebKitWebDriver as it drives Safari's driver (SAFARIDRIVER):
+# it asks for no capabilities, and WebKitWebDriver then starts MiniBrowser (so WEBKIT_BROWSER
+# is for the end-to-end tests only). MiniBrowser has no headless mode: an X server of its own,
+# which takes a free display number and writes it to file descriptor 3 (-displayfd).
+"$XVFB" -displayfd 3 -screen 0 1400x1000x24 -nolisten tcp 3>"$webdriver_dir/display" >/dev/null 2>&1 &
+xvfb_pid=$!
+for _ in $(seq 300); do [[ -s $webdriver_dir/display ]] && break; sleep 0.1; done
+[[ -s $webdriver_dir/display ]] || { echo "test: $XVFB did not start in 30 s" >&2; exit 1; }
+env -u CHROMEDRIVER -u GECKODRIVER DISPLAY=":$(cat "$webdriver_dir/display")" SAFARIDRIVER="$WEBKIT_WEBDRIVER" \
+  DIGIT_TRANSFER_WEBGPU=absent cargo test --release --target $wasm --features webgpu --test web
+kill "$xvfb_pid"
+xvfb_pid=
+
 step "page release build (the CPU wasm, and the WebGPU wasm beside it)"
 trunk build --release --offline
 
@@ -104,5 +125,5 @@ step "JavaScript types (tsc --checkJs)"
 tsc -p tsconfig.json
 tsc -p tsconfig.worker.json
 
-step "page end-to-end in headless Chromium (CPU fallback and WebGPU) and Firefox (CPU fallback)"
+step "page end-to-end in headless Chromium (CPU fallback and WebGPU), Firefox and WebKit (CPU fallback)"
 node --test tests/e2e/

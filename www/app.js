@@ -2,6 +2,7 @@
 // gallery, live, files, settings, device, training, results, charts). Every number and rule about
 // the network (preprocessing, predictions, training, metrics, file formats, what may be
 // trained) comes from the wasm library; JavaScript keeps the DOM, the canvas, storage and charts.
+import "./locale.js";
 import init, { architectures, digit_classes } from "../digit-transfer.js";
 import * as store from "./store.js";
 import { $, busy, errorText, say, state } from "./page.js";

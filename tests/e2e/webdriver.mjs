@@ -1,8 +1,10 @@
-// A small W3C WebDriver client for geckodriver over HTTP (Node's fetch): Playwright cannot
-// drive a stock Firefox. Only what the Firefox end-to-end test needs.
+// A small W3C WebDriver client over HTTP (Node's fetch), for the browsers Playwright cannot
+// drive: a stock Firefox (geckodriver) and WebKit (WebKitWebDriver, under Xvfb). Only what the
+// end-to-end tests need.
 import { spawn } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { homedir } from "node:os";
+import { createServer } from "node:net";
 import { delimiter, join } from "node:path";
 
 /** The W3C key of an element reference. */
@@ -39,28 +41,23 @@ export function firefoxTools() {
 }
 
 /**
- * Start geckodriver on a free port of 127.0.0.1; returns { url, stop, log }. `log()` is what
- * it wrote (Firefox's own output included), for failure messages.
+ * Start `path` with `args` (and `env` added to this process's); returns { child, output, exited,
+ * stop }. `output()` is the last of what it wrote, for failure messages; `stop()` ends it.
  */
-export async function startGeckodriver(path) {
-  const child = spawn(path, ["--host", "127.0.0.1", "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+function launch(path, args, { env = {}, stdio = ["ignore", "pipe", "pipe"] } = {}) {
+  const child = spawn(path, args, { stdio, env: { ...process.env, ...env } });
   let output = "";
+  const read = (chunk) => {
+    output = (output + chunk).slice(-200_000);
+  };
+  child.stdout?.on("data", read);
+  child.stderr?.on("data", read);
   const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
-  const listening = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`geckodriver did not start in 30 s:\n${output}`)), 30_000);
-    const read = (chunk) => {
-      output = (output + chunk).slice(-200_000);
-      const m = /Listening on ([\d.]+:\d+)/.exec(output);
-      if (m) {
-        clearTimeout(timer);
-        resolve(`http://${m[1]}`);
-      }
-    };
-    child.stdout.on("data", read);
-    child.stderr.on("data", read);
-    child.once("error", (e) => { clearTimeout(timer); reject(new Error(`could not start ${path}: ${e.message}`)); });
-    exited.then(({ code, signal }) => { clearTimeout(timer); reject(new Error(`geckodriver exited (${code ?? signal}):\n${output}`)); });
+  const failed = new Promise((_, reject) => {
+    child.once("error", (e) => reject(new Error(`could not start ${path}: ${e.message}`)));
+    exited.then(({ code, signal }) => reject(new Error(`${path} exited (${code ?? signal}):\n${output}`)));
   });
+  failed.catch(() => {});
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill("SIGTERM");
@@ -69,12 +66,100 @@ export async function startGeckodriver(path) {
       clearTimeout(timer);
     }
   };
-  try {
-    return { url: await listening, stop, log: () => output };
-  } catch (error) {
-    await stop();
-    throw error;
+  return { child, output: () => output, failed, stop };
+}
+
+/**
+ * Ask `probe()` every 50 ms until it answers (not null), for at most `ms`: its answer. Stops the
+ * process and throws, with what it wrote, when it exits first or the time is up.
+ */
+async function poll(probe, process, ms, what) {
+  const end = Date.now() + ms;
+  let failure = null;
+  process.failed.catch((error) => {
+    failure = error;
+  });
+  for (;;) {
+    const answer = await probe();
+    if (answer != null) return answer;
+    if (failure || Date.now() > end) {
+      await process.stop();
+      throw failure ?? new Error(`${what} did not start in ${ms / 1000} s:\n${process.output()}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * Start geckodriver on a free port of 127.0.0.1; returns { url, stop, log }. `log()` is what
+ * it wrote (Firefox's own output included), for failure messages.
+ */
+export async function startGeckodriver(path) {
+  const driver = launch(path, ["--host", "127.0.0.1", "--port", "0"]);
+  const listening = () => {
+    const m = /Listening on ([\d.]+:\d+)/.exec(driver.output());
+    return m && `http://${m[1]}`;
+  };
+  const url = await poll(listening, driver, 30_000, "geckodriver");
+  return { url, stop: driver.stop, log: driver.output };
+}
+
+/** WebKitWebDriver, MiniBrowser and Xvfb: $WEBKIT_WEBDRIVER, $WEBKIT_BROWSER and $XVFB, or
+ * Debian's (webkit2gtk-driver, xvfb); throws naming what is missing. */
+export function webkitTools() {
+  const multiarch = process.arch === "arm64" ? "aarch64-linux-gnu" : "x86_64-linux-gnu";
+  const tools = {
+    driver: [process.env.WEBKIT_WEBDRIVER || which("WebKitWebDriver"), "WEBKIT_WEBDRIVER", "WebKitWebDriver"],
+    browser: [process.env.WEBKIT_BROWSER || `/usr/lib/${multiarch}/webkit2gtk-4.1/MiniBrowser`, "WEBKIT_BROWSER", "MiniBrowser"],
+    xvfb: [process.env.XVFB || which("Xvfb"), "XVFB", "Xvfb"],
+  };
+  const missing = Object.values(tools)
+    .filter(([path]) => !path || !executable(path))
+    .map(([path, variable, name]) => `${name} ${path ? `(${process.env[variable] ? `${variable}=` : ""}${path}) is not an executable file` : "is not on PATH"}`);
+  if (missing.length) {
+    throw new Error(`${missing.join("; ")}: run scripts/setup.sh --test, or point WEBKIT_WEBDRIVER / WEBKIT_BROWSER / XVFB at them`);
+  }
+  return Object.fromEntries(Object.entries(tools).map(([key, [path]]) => [key, path]));
+}
+
+/** An X server of its own for a browser with no headless mode; returns { display, stop }. */
+export async function startXvfb(path) {
+  // -displayfd: Xvfb takes a free display number and writes it to file descriptor 3.
+  const xvfb = launch(path, ["-displayfd", "3", "-screen", "0", "1400x1000x24", "-nolisten", "tcp"], {
+    stdio: ["ignore", "pipe", "pipe", "pipe"],
+  });
+  let written = "";
+  xvfb.child.stdio[3].on("data", (chunk) => {
+    written += chunk;
+  });
+  const number = () => (written.includes("\n") ? written.trim() : null);
+  const display = `:${await poll(number, xvfb, 30_000, "Xvfb")}`;
+  return { display, stop: xvfb.stop };
+}
+
+/** A free TCP port of 127.0.0.1 (for a driver that cannot pick one itself). */
+async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * Start WebKitWebDriver on a free port of 127.0.0.1, its browsers with `env` (DISPLAY, LANG);
+ * returns { url, stop, log }.
+ */
+export async function startWebKitDriver(path, env) {
+  const port = await freePort();
+  const driver = launch(path, [`--port=${port}`, "--host=local"], { env });
+  const url = `http://127.0.0.1:${port}`;
+  const ready = async () => {
+    const status = await fetch(`${url}/status`).then((r) => r.json(), () => null);
+    return status?.value?.ready ? true : null;
+  };
+  await poll(ready, driver, 30_000, "WebKitWebDriver");
+  return { url, stop: driver.stop, log: driver.output };
 }
 
 /** A WebDriver session: `Session.create(driverUrl, capabilities)`. */
@@ -86,7 +171,10 @@ export class Session {
 
   static async create(url, capabilities) {
     const value = await request("POST", `${url}/session`, { capabilities: { alwaysMatch: capabilities } });
-    return new Session(url, value.sessionId);
+    const session = new Session(url, value.sessionId);
+    /** What the browser says it is (browserName, browserVersion, …). */
+    session.capabilities = value.capabilities ?? {};
+    return session;
   }
 
   command(method, path, body) {
@@ -114,9 +202,9 @@ export class Session {
   executeAsync(fn, ...args) {
     const script = `const done = arguments[arguments.length - 1];
       Promise.resolve().then(() => (${fn}).apply(null, Array.from(arguments).slice(0, -1)))
-        .then((value) => done({ value }), (e) => done({ error: String(e && e.stack || e) }));`;
+        .then((value) => done({ value }), (e) => done({ thrown: String(e) + " " + (e && e.stack || "") }));`;
     return this.command("POST", "/execute/async", { script, args }).then((r) => {
-      if (r?.error) throw new Error(`in the page: ${r.error}`);
+      if (r?.thrown) throw new Error(`in the page: ${r.thrown}`);
       return r?.value;
     });
   }
@@ -182,6 +270,3 @@ async function request(method, url, body) {
 
 /** A mouse pointer input source with `actions`. */
 export const mouse = (actions) => ({ type: "pointer", id: "mouse", parameters: { pointerType: "mouse" }, actions });
-
-/** The element reference's id, for moves relative to it. */
-export const elementOrigin = (element) => ({ [ELEMENT]: element[ELEMENT] });
