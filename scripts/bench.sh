@@ -20,7 +20,9 @@ trap 'rm -f "$native" "$browser" "$engines"' EXIT
 step "native: training throughput, fine-tuning, prediction, pretraining (ndarray, flex, wgpu)"
 devices=ndarray,flex,wgpu
 [[ -n "${DIGIT_TRANSFER_SKIP_WGPU:-}" ]] && devices=ndarray,flex
-"$CARGO_TARGET_DIR/release/digit-transfer" bench --devices "$devices" --pretrain --json > "$native"
+# With learning one label at a time against one Fine-tune, on real handwriting too.
+"$CARGO_TARGET_DIR/release/digit-transfer" bench --devices "$devices" --pretrain --json \
+  --online --optical-digits "$(scripts/optical-digits.sh)" > "$native"
 
 # Rebuild the page only when something it is built from is newer than the built wasm (the
 # native-only files are not: the CLI, the sweep, the synthetic domains).

@@ -154,6 +154,67 @@ pub async fn fine_tune_time(
     })
 }
 
+/// Labelling one at a time (*Learn as I label*) against one *Fine-tune* with the defaults on
+/// the same samples: accuracy on the domain's own test set and forgetting of held-out MNIST
+/// (the pretrained network's accuracy on `source.held_out` minus the network's after).
+#[derive(Clone, Debug, Serialize)]
+pub struct OnlineAgainstFineTune {
+    pub samples: usize,
+    pub online_accuracy: f64,
+    pub fine_tune_accuracy: f64,
+    pub zero_shot_accuracy: f64,
+    pub online_forgetting: f64,
+    pub fine_tune_forgetting: f64,
+    /// Of the samples, how many the network predicted as labelled before learning them.
+    pub recognised_before_labelled: usize,
+    pub median_update_ms: f64,
+}
+
+/// Replay `adapting.samples` one label at a time, the classes in turn, as the page's live
+/// learner learns them (one update a label, every sample so far), then fine-tune once with the
+/// defaults on the same samples; both measured on `test`.
+pub async fn online_against_fine_tune(
+    adapting: Adapting<'_>,
+    test: &[Sample],
+    device: &Device,
+) -> Result<OnlineAgainstFineTune, TransferError> {
+    let settings = Settings::default();
+    let accuracy = async |model: &Classifier, set: &[Sample]| -> Result<f64, TransferError> {
+        Ok(train::evaluate(model, set, device).await?.accuracy())
+    };
+    let pretrained_mnist = accuracy(adapting.pretrained, adapting.source.held_out).await?;
+    let (mut learner, _) = transfer::online_learner(
+        adapting.pretrained,
+        adapting.info,
+        &adapting.info.class_names,
+        &settings,
+        adapting.source,
+        true,
+        device,
+    )?;
+    let order = transfer::classes_in_turn(adapting.samples);
+    let ids: Vec<String> = (0..order.len()).map(|i| i.to_string()).collect();
+    let (mut recognised, mut times) = (0, Vec::with_capacity(order.len()));
+    for n in 1..=order.len() {
+        let learned = learner.learn(&ids[..n], &order[..n]).await?;
+        recognised += learned.recognised;
+        times.push(learned.seconds * 1e3);
+    }
+    let tuned = transfer::fine_tune(adapting.request(&settings), device, &mut Silent).await?;
+    Ok(OnlineAgainstFineTune {
+        samples: order.len(),
+        online_accuracy: accuracy(learner.model(), test).await?,
+        fine_tune_accuracy: accuracy(&tuned.model, test).await?,
+        zero_shot_accuracy: accuracy(adapting.pretrained, test).await?,
+        online_forgetting: pretrained_mnist
+            - accuracy(learner.model(), adapting.source.held_out).await?,
+        fine_tune_forgetting: pretrained_mnist
+            - accuracy(&tuned.model, adapting.source.held_out).await?,
+        recognised_before_labelled: recognised,
+        median_update_ms: median(&times),
+    })
+}
+
 /// Latency of live prediction: canvas pixels in, probabilities out.
 #[derive(Clone, Debug, Serialize)]
 pub struct Latency {

@@ -11,6 +11,9 @@ use digit_transfer::data::{self, DIGIT_CLASSES, Sample, Split};
 use digit_transfer::device::DeviceKind;
 use digit_transfer::model::{Architecture, Classifier};
 use digit_transfer::preprocess::Augmentation;
+use digit_transfer::samples::SampleSet;
+use digit_transfer::sweep::{self, Domain};
+use digit_transfer::synthetic;
 use digit_transfer::train::{self, Schedule, TrainConfig};
 use digit_transfer::transfer::{Settings, SourceDigits, Strategy};
 use serde_json::{Value, json};
@@ -39,6 +42,14 @@ pub(super) struct BenchArgs {
     /// Print one JSON object on stdout instead of tables.
     #[arg(long)]
     json: bool,
+    /// Also compare learning one label at a time with one *Fine-tune* (`cnn`, on the first
+    /// device), on typeset and transposed digits.
+    #[arg(long)]
+    online: bool,
+    /// With --online, the UCI optical digits too (scikit-learn's `digits.csv`, plain or gzip;
+    /// `scripts/optical-digits.sh` fetches it).
+    #[arg(long, requires = "online")]
+    optical_digits: Option<PathBuf>,
 }
 
 /// The digits every device is measured on.
@@ -79,10 +90,84 @@ pub(super) async fn run(args: BenchArgs) -> Result<()> {
     for (index, &kind) in args.devices.iter().enumerate() {
         results.push(bench_device(&args, kind, &digits, args.pretrain && index == 0).await?);
     }
+    let online = match (args.online, args.devices.first()) {
+        (true, Some(&kind)) => Some(online_figures(&args, kind, &digits).await?),
+        _ => None,
+    };
     if args.json {
-        println!("{}", json!({ "devices": results }));
+        println!("{}", json!({ "devices": results, "online": online }));
     }
     Ok(())
+}
+
+/// Five digits a class labelled one at a time against one *Fine-tune* with the defaults on the
+/// same fifty (`bench::online_against_fine_tune`), `cnn`, three draws of the fifty a domain;
+/// rehearsal from the page's own digits, forgetting on 500 held-out ones.
+async fn online_figures(args: &BenchArgs, kind: DeviceKind, digits: &Digits) -> Result<Value> {
+    let selected = super::open_device(kind).await?;
+    let device = &selected.device;
+    let path = args.weights_dir.join("pretrained-cnn.bpk");
+    let (model, info) = super::load_weights(&path, Some(Architecture::Cnn), device)?;
+    let rehearsal = SampleSet::from_json(include_bytes!("../../www/data/rehearsal.json"))
+        .context("the shipped rehearsal digits")?
+        .samples;
+    let forgetting = data::first_per_class(&digits.held_out, 50);
+    let fonts = synthetic::system_fonts()?;
+    let mut domains: Vec<Domain> =
+        sweep::domains(&fonts, &digits.train_split, &digits.held_out, 30)
+            .into_iter()
+            // The domains that adapt the digits (not the new task of symbols).
+            .filter(|d| d.classes == data::digit_names())
+            .collect();
+    if let Some(path) = &args.optical_digits {
+        domains.push(sweep::handwriting(
+            &super::sweep::read_optical_digits(path)?,
+            30,
+        ));
+    }
+    args.say("| domain | draw | online | one fine-tune | zero-shot | forgetting online | forgetting fine-tune | median update |");
+    args.say("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    let mut figures = Vec::new();
+    for domain in &domains {
+        for draw in 0..3 {
+            let own = five_a_class(&domain.pool, draw);
+            let adapting = bench::Adapting {
+                pretrained: &model,
+                info: &info,
+                samples: &own,
+                source: SourceDigits {
+                    rehearsal: &rehearsal,
+                    held_out: &forgetting,
+                },
+            };
+            let r = bench::online_against_fine_tune(adapting, &domain.test, device).await?;
+            args.say(format!(
+                "| {} | {draw} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.1} ms |",
+                domain.name,
+                r.online_accuracy,
+                r.fine_tune_accuracy,
+                r.zero_shot_accuracy,
+                r.online_forgetting,
+                r.fine_tune_forgetting,
+                r.median_update_ms
+            ));
+            figures.push(json!({ "domain": domain.name, "draw": draw, "result": r }));
+        }
+    }
+    Ok(json!({ "device": selected.label, "architecture": "cnn", "runs": figures }))
+}
+
+/// The `draw`-th five of each class of `pool` (in the pool's order).
+fn five_a_class(pool: &[Sample], draw: usize) -> Vec<Sample> {
+    let mut seen = [0usize; DIGIT_CLASSES];
+    pool.iter()
+        .filter(|s| {
+            let n = seen[s.label];
+            seen[s.label] += 1;
+            (draw * 5..draw * 5 + 5).contains(&n)
+        })
+        .cloned()
+        .collect()
 }
 
 /// Every figure for one device, printed as it comes and returned as JSON.

@@ -113,6 +113,25 @@ export async function heldOutDigits() {
 }
 
 /**
+ * The runs of inked pixels of a 28×28 image, row by row: [{ y, from, to }] (columns `from` to
+ * `to`, both inked). `transpose` swaps rows and columns.
+ */
+export function inkRuns(image, { transpose = false } = {}) {
+  const ink = (x, y) => (transpose ? image[x * 28 + y] : image[y * 28 + x]) > 100;
+  const runs = [];
+  for (let y = 0; y < 28; y += 1) {
+    let x = 0;
+    while (x < 28) {
+      if (!ink(x, y)) { x += 1; continue; }
+      const from = x;
+      while (x < 28 && ink(x, y)) x += 1;
+      runs.push({ y, from, to: x - 1 });
+    }
+  }
+  return runs;
+}
+
+/**
  * Trace a 28×28 image's ink on the pad with the mouse: one stroke along each run of inked
  * pixels in each row. `transpose` swaps rows and columns (a "personal" style the pretrained
  * network has never seen).
@@ -121,18 +140,11 @@ export async function drawImage(page, image, { transpose = false } = {}) {
   await page.locator("#pad").scrollIntoViewIfNeeded();
   const box = await page.locator("#pad").boundingBox();
   const at = (x, y) => [box.x + ((x + 0.5) / 28) * box.width, box.y + ((y + 0.5) / 28) * box.height];
-  const ink = (x, y) => (transpose ? image[x * 28 + y] : image[y * 28 + x]) > 100;
-  for (let y = 0; y < 28; y += 1) {
-    let x = 0;
-    while (x < 28) {
-      if (!ink(x, y)) { x += 1; continue; }
-      const start = x;
-      while (x < 28 && ink(x, y)) x += 1;
-      await page.mouse.move(...at(start, y));
-      await page.mouse.down();
-      await page.mouse.move(...at(x - 1, y), { steps: 2 });
-      await page.mouse.up();
-    }
+  for (const { y, from, to } of inkRuns(image, { transpose })) {
+    await page.mouse.move(...at(from, y));
+    await page.mouse.down();
+    await page.mouse.move(...at(to, y), { steps: 2 });
+    await page.mouse.up();
   }
 }
 

@@ -3,6 +3,7 @@
 // the samples, reload, learn as it labels. `personTests` registers the same tests for each.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { inkRuns } from "./harness.mjs";
 import { mouse } from "./webdriver.mjs";
 
 /** The page's helpers for one WebDriver session and the held-out digits. */
@@ -65,25 +66,15 @@ export class Person {
       x: Math.round(box.left + ((x + 0.5) / 28) * box.width),
       y: Math.round(box.top + ((y + 0.5) / 28) * box.height),
     });
-    const ink = (x, y) => image[y * 28 + x] > 100;
-    const actions = [];
-    let drawn = 0;
-    for (let y = 0; y < 28; y += 1) {
-      let x = 0;
-      while (x < 28) {
-        if (!ink(x, y)) { x += 1; continue; }
-        const start = x;
-        while (x < 28 && ink(x, y)) x += 1;
-        actions.push(
-          { type: "pointerMove", duration: 0, ...at(start, y) },
-          { type: "pointerDown", button: 0 },
-          { type: "pointerMove", duration: 0, ...at((start + x - 1) / 2, y) },
-          { type: "pointerMove", duration: 0, ...at(x - 1, y) },
-          { type: "pointerUp", button: 0 },
-        );
-        drawn += 1;
-      }
-    }
+    const runs = inkRuns(image);
+    const actions = runs.flatMap(({ y, from, to }) => [
+      { type: "pointerMove", duration: 0, ...at(from, y) },
+      { type: "pointerDown", button: 0 },
+      { type: "pointerMove", duration: 0, ...at((from + to) / 2, y) },
+      { type: "pointerMove", duration: 0, ...at(to, y) },
+      { type: "pointerUp", button: 0 },
+    ]);
+    const drawn = runs.length;
     await session.actions([mouse(actions)]);
     // Each stroke's end queues one prediction: wait for the last one.
     const end = Date.now() + 60_000;

@@ -3,11 +3,11 @@
 //! the base is best; once for adapting the digits and once for a new task, whose defaults
 //! differ. Writes the tables the defaults come from.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use digit_transfer::data::{self, Split};
+use digit_transfer::data::{self, Sample, Split};
 use digit_transfer::samples::SampleSet;
 use digit_transfer::sweep::{self, Bench, Domain, Outcome, Variant};
 use digit_transfer::synthetic;
@@ -228,10 +228,7 @@ pub(super) async fn run(args: SweepArgs) -> Result<()> {
     let fonts = synthetic::system_fonts()?;
     let mut domains = sweep::domains(&fonts, &train, &held_out, args.test_per_class);
     if let Some(path) = &args.optical_digits {
-        let bytes = data::read_file(path)?;
-        let text = String::from_utf8_lossy(&data::maybe_gunzip(&bytes)?).into_owned();
-        let digits = sweep::optical_digits(&text)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+        let digits = read_optical_digits(path)?;
         domains.push(sweep::handwriting(&digits, args.test_per_class));
     }
     let bench = Bench {
@@ -306,4 +303,11 @@ struct Sweep<'a> {
     runs: usize,
     minutes: f64,
     held_out_accuracy: f64,
+}
+
+/// The UCI optical digits file (scikit-learn's `digits.csv`, plain or gzip), as samples.
+pub(super) fn read_optical_digits(path: &Path) -> Result<Vec<Sample>> {
+    let bytes = data::read_file(path)?;
+    let text = String::from_utf8_lossy(&data::maybe_gunzip(&bytes)?).into_owned();
+    sweep::optical_digits(&text).with_context(|| format!("cannot read {}", path.display()))
 }
