@@ -234,7 +234,7 @@ else {
   out("| engine | version | navigation → model ready (3 loads, one session) | *Fine-tune* with the defaults, `cnn`, on the page's thread | the same in a worker | that worker's wasm memory after it |");
   out("| --- | --- | --- | --- | --- | --- |");
   for (const e of engines.engines) {
-    out(`| ${e.engine} | ${e.version} | ${e.ready_ms.map((m) => `${n0(m)} ms`).join(", ")} (median ${n0(median(e.ready_ms))}) | ${s2(e.fine_tune.seconds)} s (${e.fine_tune.epochs} epochs) | ${s2(e.worker.seconds)} s | ${mb(e.worker.memory_bytes)} |`);
+    out(`| ${e.engine} | ${e.version} | ${e.ready_ms.map((m) => `${n0(m)} ms`).join(", ")} (median ${n0(median(e.ready_ms))}) | ${s2(e.fine_tune.seconds)} s (${e.fine_tune.epochs} epochs) | ${e.worker.error ? "–" : `${s2(e.worker.seconds)} s`} | ${e.worker.error ? `not measured: ${e.worker.error}` : mb(e.worker.memory_bytes)} |`);
   }
   out();
   out("WebKit runs as WebKitGTK's MiniBrowser under Xvfb with `LANG=C.UTF-8` (the locale that stopped the page before `www/locale.js`).");
