@@ -39,6 +39,29 @@ fn accuracy(model: &Classifier, set: &[Sample], device: &Device) -> f64 {
         .accuracy()
 }
 
+/// The live learner of adapt mode with the default settings, rehearsing `rehearsal`.
+fn adapting_learner(
+    model: &Classifier,
+    info: &WeightsInfo,
+    rehearsal: &[Sample],
+    device: &Device,
+) -> (train::OnlineLearner, WeightsInfo) {
+    let source = SourceDigits {
+        rehearsal,
+        held_out: &[],
+    };
+    transfer::online_learner(
+        model,
+        info,
+        &info.class_names,
+        &Settings::default(),
+        source,
+        true,
+        device,
+    )
+    .unwrap()
+}
+
 fn ids(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("sample-{i}")).collect()
 }
@@ -122,20 +145,7 @@ fn each_label_is_one_update_and_only_the_head_learns() {
         .map(transposed)
         .collect();
     let rehearsal = mnist_subset(Split::Train, 10);
-    let source = SourceDigits {
-        rehearsal: &rehearsal,
-        held_out: &[],
-    };
-    let (mut learner, out) = transfer::online_learner(
-        &model,
-        &info,
-        &info.class_names,
-        &Settings::default(),
-        source,
-        true,
-        &device,
-    )
-    .unwrap();
+    let (mut learner, out) = adapting_learner(&model, &info, &rehearsal, &device);
     assert_eq!(out.class_names, info.class_names);
     let order = transfer::classes_in_turn(&own);
     assert_eq!(
@@ -302,20 +312,7 @@ fn a_one_labelled_seven_a_few_times_becomes_a_seven() {
         .into_iter()
         .find(|s| s.label == 1)
         .unwrap();
-    let source = SourceDigits {
-        rehearsal: &rehearsal,
-        held_out: &[],
-    };
-    let (mut learner, _) = transfer::online_learner(
-        &model,
-        &info,
-        &info.class_names,
-        &Settings::default(),
-        source,
-        true,
-        &device,
-    )
-    .unwrap();
+    let (mut learner, _) = adapting_learner(&model, &info, &rehearsal, &device);
     let sevens: Vec<Sample> = (0..4)
         .map(|_| Sample {
             label: 7,
