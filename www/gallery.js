@@ -2,44 +2,17 @@
 // names, switching task, and keeping all of it in IndexedDB (in step with other tabs).
 import { canvas_to_image, check_new_class, digit_classes } from "../digit-transfer.js";
 import * as store from "./store.js";
-import { $, busy, errorText, paintImage, samplesChanged, say, sentence, state, task } from "./page.js";
+import { $, busy, errorText, samplesChanged, say, sentence, state, task } from "./page.js";
 import { pad, useModel } from "./prediction.js";
 import { clearResults } from "./results.js";
 import { showSettings } from "./settings.js";
+import { ThumbnailSheet } from "./thumbnails.js";
 
 /** Samples per class of task `t`. */
 export function counts(t = task()) {
   const c = new Array(t.classes.length).fill(0);
   for (const s of t.samples) c[s.label] += 1;
   return c;
-}
-
-/** Thumbnails waiting to be painted: painting is the costly part of a thumbnail, so the
- * gallery is laid out at once and painted in slices of a few milliseconds (no long task,
- * however many samples). */
-const unpainted = [];
-let painting = false;
-
-function paintSome() {
-  const until = performance.now() + 8;
-  while (unpainted.length && performance.now() < until) {
-    const [canvas, image] = unpainted.shift();
-    if (canvas.isConnected) paintImage(canvas, image);
-  }
-  if (unpainted.length) setTimeout(paintSome, 0);
-  else painting = false;
-}
-
-function thumbnail(image) {
-  const canvas = document.createElement("canvas");
-  canvas.width = 28;
-  canvas.height = 28;
-  unpainted.push([canvas, image]);
-  if (!painting) {
-    painting = true;
-    setTimeout(paintSome, 0);
-  }
-  return canvas;
 }
 
 function labelButton(name, i, n) {
@@ -56,56 +29,19 @@ function labelButton(name, i, n) {
   return b;
 }
 
-/** Thumbnails drawn at a time: a class of thousands draws only what comes into view. */
-const THUMBS_AT_ONCE = 200;
-
-function thumbButton(s, name) {
+/** A thumbnail's button (its image is the sheet's): a click deletes the sample. */
+function thumbButton(/** @type {import("./thumbnails.js").Group} */ group, /** @type {import("./thumbnails.js").Thumb} */ s) {
   const item = document.createElement("button");
   item.type = "button";
   item.className = s.unsaved ? "thumb unsaved" : "thumb";
-  item.title = s.unsaved ? `Not saved yet (storage failed); click to delete this ${name}` : `Delete this ${name}`;
-  item.setAttribute("aria-label", `Delete sample of ${name}${s.unsaved ? " (not saved)" : ""}`);
-  item.append(thumbnail(s.image));
+  item.title = s.unsaved ? `Not saved yet (storage failed); click to delete this ${group.name}` : `Delete this ${group.name}`;
+  item.setAttribute("aria-label", `Delete sample of ${group.name}${s.unsaved ? " (not saved)" : ""}`);
   item.addEventListener("click", () => deleteSample(s.id));
   return item;
 }
 
-/** Drawn lazily: the first thumbnails now, the next ones each time the end of the class
- * scrolls into view. */
-const moreThumbs = typeof IntersectionObserver === "function"
-  ? new IntersectionObserver((entries) => {
-    for (const entry of entries) if (entry.isIntersecting) entry.target.dispatchEvent(new Event("more"));
-  }, { rootMargin: "200px" })
-  : null;
-
-function classGroup(t, name, label, n) {
-  const group = document.createElement("div");
-  group.className = "group";
-  const title = document.createElement("h3");
-  title.textContent = `${name} · ${n.toLocaleString("en")}`;
-  const items = document.createElement("div");
-  items.className = "thumbs";
-  const samples = t.samples.filter((s) => s.label === label);
-  let shown = 0;
-  const more = document.createElement("button");
-  more.type = "button";
-  more.className = "more quiet";
-  const showMore = () => {
-    const next = samples.slice(shown, shown + THUMBS_AT_ONCE);
-    shown += next.length;
-    more.before(...next.map((s) => thumbButton(s, name)));
-    more.hidden = shown >= samples.length;
-    more.textContent = `Show ${Math.min(THUMBS_AT_ONCE, samples.length - shown).toLocaleString("en")} more of ${(samples.length - shown).toLocaleString("en")}`;
-    if (more.hidden) moreThumbs?.unobserve(more);
-  };
-  more.addEventListener("click", showMore);
-  more.addEventListener("more", showMore);
-  items.append(more);
-  showMore();
-  if (!more.hidden) moreThumbs?.observe(more);
-  group.append(title, items);
-  return group;
-}
+/** The samples by class, however many: only what is in view is drawn. */
+const sheet = new ThumbnailSheet($("gallery"), thumbButton);
 
 function classChip(name, i) {
   const li = document.createElement("li");
@@ -121,15 +57,16 @@ function classChip(name, i) {
 
 export function renderSamples() {
   const t = task();
-  moreThumbs?.disconnect();
-  unpainted.length = 0;
   const n = counts();
   $("label-buttons").replaceChildren(...t.classes.map((name, i) => labelButton(name, i, n[i])));
   const unsaved = t.samples.filter((s) => s.unsaved).length;
   $("sample-count").textContent = t.classes.length
     ? `${t.samples.length} sample${t.samples.length === 1 ? "" : "s"} in ${t.classes.length} classes.${unsaved ? ` ${unsaved} not saved yet.` : ""}`
     : "Add at least two classes.";
-  $("gallery").replaceChildren(...t.classes.map((name, label) => classGroup(t, name, label, n[label])));
+  /** @type {import("./thumbnails.js").Group[]} */
+  const groups = t.classes.map((name) => ({ name, samples: [] }));
+  for (const s of t.samples) groups[s.label]?.samples.push(s);
+  sheet.show(groups);
   $("class-list").replaceChildren(...state.tasks.new.classes.map(classChip));
   $("rehearsal-field").hidden = state.mode !== "adapt";
 }
