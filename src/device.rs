@@ -89,12 +89,58 @@ pub struct Selected {
     pub reason: String,
 }
 
-/// The CPU device every build has.
+/// The CPU device every build has: ndarray, or flex in the page's threaded build.
 pub fn cpu() -> Device {
-    // ndarray is deprecated in favour of flex in burn 0.22, but it is the CPU fallback that
-    // has been measured here; flex is offered behind a feature for comparison.
-    #[allow(deprecated)]
-    Device::ndarray()
+    // In wasm, flex's kernels are slower than ndarray's on one thread without SIMD and split
+    // over threads where ndarray's matmul cannot (docs/BENCHMARKS.md), so the threaded build
+    // trains on flex. Elsewhere ndarray (deprecated in burn 0.22) stays the measured CPU
+    // fallback; flex is offered behind a feature for comparison.
+    #[cfg(feature = "threads")]
+    {
+        Device::flex()
+    }
+    #[cfg(not(feature = "threads"))]
+    {
+        #[allow(deprecated)]
+        Device::ndarray()
+    }
+}
+
+/// The most threads the CPU device takes, whatever the machine has: the kernels of networks
+/// this size gain little past it, and in the page every thread is a worker with its own stack.
+pub const MAX_CPU_THREADS: usize = 8;
+
+/// How many threads the CPU device computes on where it may use `cores` logical cores: all of
+/// them, capped at [`MAX_CPU_THREADS`], and at least one.
+pub fn cpu_thread_count(cores: usize) -> usize {
+    cores.clamp(1, MAX_CPU_THREADS)
+}
+
+/// The threads the CPU device splits its work over: the page's threaded build sets it when its
+/// pool starts; 1 everywhere else.
+static CPU_THREADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+
+/// How many threads [`cpu`] computes on.
+pub fn cpu_threads() -> usize {
+    CPU_THREADS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Record the CPU device's threads (once its pool runs them).
+pub fn set_cpu_threads(threads: usize) {
+    CPU_THREADS.store(threads.max(1), std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The CPU device's name for people: "CPU (ndarray)", "CPU (flex) · 4 threads".
+fn cpu_label() -> String {
+    let backend = if cfg!(feature = "threads") {
+        "flex"
+    } else {
+        "ndarray"
+    };
+    match cpu_threads() {
+        1 => format!("CPU ({backend})"),
+        n => format!("CPU ({backend}) · {n} threads"),
+    }
 }
 
 fn flex() -> Result<Device, DeviceError> {
@@ -135,21 +181,22 @@ pub async fn wgpu() -> Result<Device, DeviceError> {
 /// The device of `kind`, or the reason it is not available.
 pub async fn open(kind: DeviceKind) -> Result<Selected, DeviceError> {
     let (device, label) = match kind {
-        DeviceKind::Ndarray => (cpu(), "CPU (ndarray)"),
-        DeviceKind::Flex => (flex()?, "CPU (flex)"),
+        DeviceKind::Ndarray => (cpu(), cpu_label()),
+        DeviceKind::Flex => (flex()?, "CPU (flex)".to_string()),
         DeviceKind::Wgpu => (
             wgpu().await?,
             if cfg!(target_arch = "wasm32") {
                 "WebGPU"
             } else {
                 "GPU (wgpu)"
-            },
+            }
+            .to_string(),
         ),
     };
     Ok(Selected {
         device,
         kind,
-        label: label.to_string(),
+        label,
         reason: String::new(),
     })
 }
@@ -163,7 +210,7 @@ pub async fn best() -> Selected {
         Err(e) => Selected {
             device: cpu(),
             kind: DeviceKind::Ndarray,
-            label: "CPU (ndarray)".to_string(),
+            label: cpu_label(),
             reason: e.to_string(),
         },
     }
@@ -202,6 +249,16 @@ pub async fn read_floats<const D: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cpu_takes_every_core_capped_and_at_least_one() {
+        assert_eq!(cpu_thread_count(0), 1);
+        assert_eq!(cpu_thread_count(2), 2);
+        assert_eq!(cpu_thread_count(16), MAX_CPU_THREADS);
+        // The label names the threads only when there is more than one.
+        assert_eq!(cpu_threads(), 1);
+        assert_eq!(cpu_label(), "CPU (ndarray)");
+    }
 
     #[test]
     fn only_a_lost_or_full_gpu_is_a_device_fault() {

@@ -178,8 +178,12 @@ pub fn choose(cpu: StepTiming, gpu: StepTiming, adapter: Adapter) -> Choice {
     };
     let ratio = fast / slow.max(1e-9);
     let (summary, figures) = if gpu_faster {
+        let threads = match crate::device::cpu_threads() {
+            1 => String::new(),
+            n => format!(" on {n} threads"),
+        };
         (
-            format!("{} the CPU's training speed here", times(ratio)),
+            format!("{} the CPU's training speed here{threads}", times(ratio)),
             format!(
                 "{:.0} vs {:.0} samples/s; shaders compiled in {:.1} s",
                 gpu.samples_per_sec, cpu.samples_per_sec, gpu.warmup_seconds
@@ -209,9 +213,20 @@ pub fn choose(cpu: StepTiming, gpu: StepTiming, adapter: Adapter) -> Choice {
     }
 }
 
-/// What a measurement is kept under: it holds for this network, batch size and adapter.
-pub fn choice_key(architecture: Architecture, batch_size: usize, adapter: &str) -> String {
-    format!("{architecture}|{batch_size}|{}", adapter.trim())
+/// What a measurement is kept under: it holds for this network, batch size and adapter, and
+/// the CPU's threads (one thread keeps the key it always had).
+pub fn choice_key(
+    architecture: Architecture,
+    batch_size: usize,
+    adapter: &str,
+    cpu_threads: usize,
+) -> String {
+    let key = format!("{architecture}|{batch_size}|{}", adapter.trim());
+    if cpu_threads > 1 {
+        format!("{key}|{cpu_threads} threads")
+    } else {
+        key
+    }
 }
 
 #[cfg(test)]
@@ -299,5 +314,13 @@ mod tests {
         assert!(timing.steps >= 1 && timing.steps <= MAX_STEPS);
         assert!(timing.warmup_seconds > 0.0 && timing.step_seconds > 0.0);
         assert!((timing.samples_per_sec - 16.0 / timing.step_seconds).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_measurement_is_kept_apart_for_each_count_of_cpu_threads() {
+        let one = choice_key(Architecture::Cnn, 16, " google swiftshader ", 1);
+        assert_eq!(one, "cnn|16|google swiftshader");
+        let four = choice_key(Architecture::Cnn, 16, "google swiftshader", 4);
+        assert_eq!(four, "cnn|16|google swiftshader|4 threads");
     }
 }

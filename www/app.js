@@ -3,7 +3,7 @@
 // the network (preprocessing, predictions, training, metrics, file formats, what may be
 // trained) comes from the wasm library; JavaScript keeps the DOM, the canvas, storage and charts.
 import "./locale.js";
-import init, { architectures, digit_classes } from "../digit-transfer.js";
+import init, { architectures, cpu_thread_count, digit_classes } from "../digit-transfer.js";
 import * as store from "./store.js";
 import { $, busy, errorText, say, state } from "./page.js";
 import { pad, predict, useModel } from "./prediction.js";
@@ -103,6 +103,15 @@ function wireTraining() {
 /** After this visit the page opens and fine-tunes offline (sw.js). */
 function keepForOffline() {
   if (!("serviceWorker" in navigator)) return;
+  // Served without the headers of cross-origin isolation (a static host), the page is isolated
+  // from the next visit on, when the service worker serves it with them: said once, when it
+  // first takes over.
+  const cores = navigator.hardwareConcurrency ?? 1;
+  if (!crossOriginIsolated && cores > 1) {
+    navigator.serviceWorker.addEventListener("controllerchange", () => {
+      say(`Kept for offline use. From your next visit, fine-tuning on the CPU uses ${cpu_thread_count(cores)} threads.`);
+    }, { once: true });
+  }
   navigator.serviceWorker.register("sw.js", { updateViaCache: "none" })
     .catch((error) => console.warn(`the page will not open offline: ${error}`));
 }

@@ -5,8 +5,9 @@ import { DigitModel, image_pixels } from "../digit-transfer.js";
 import * as store from "./store.js";
 import { $, errorText, row, state } from "./page.js";
 import { pretrainedBytes } from "./prediction.js";
+import { deviceName } from "./device.js";
 
-const measured = new Map(); // "arch|device" → { training, prediction_ms }
+const measured = new Map(); // "arch|device's name" → { training, prediction_ms }
 
 /** Median milliseconds of a live prediction of `arch` on this tab's CPU (as the page predicts). */
 async function predictionMs(arch) {
@@ -58,7 +59,8 @@ export async function showCard() {
     return;
   }
   const trainer = await state.trainer?.ready.catch(() => null);
-  const device = trainer?.kind === "webgpu" ? "WebGPU" : "CPU";
+  // The device as the badge names it: "CPU (flex) · 4 threads" is measured apart from one thread.
+  const device = deviceName(trainer);
   table.replaceChildren(
     row(["network", "parameters", "weights", "held-out MNIST", "classes apart", `training here (${device})`, "prediction here (CPU)"], true),
     ...shipped.map((n) => {
@@ -79,7 +81,7 @@ export async function showCard() {
   for (const n of shipped) {
     const tr = /** @type {HTMLTableRowElement} */ (table.querySelector(`tr[data-arch="${n.architecture}"]`));
     try {
-      const speed = await speedOf(n.architecture, trainer?.kind ?? "cpu");
+      const speed = await speedOf(n.architecture, device);
       tr.children[5].textContent = `${Math.round(speed.training).toLocaleString("en")} samples/s`;
       tr.children[6].textContent = `${speed.prediction_ms.toFixed(1)} ms`;
       tr.dataset.measured = "true";

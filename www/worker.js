@@ -4,9 +4,12 @@
 // one final answer: ready, done, learned or timed, or an error. Only stop is taken at once (it names
 // the run to stop, which may still be waiting its turn).
 // It loads the WebGPU build (digit-transfer-gpu.js) only when WebGPU is wanted and the browser
-// has an adapter; otherwise the small CPU build the page itself uses. With "auto" and an
+// has an adapter; otherwise a CPU build: the threaded one (digit-transfer-threads.js, its pool
+// of threads in www/pool.js) where the page is cross-origin isolated and the machine has
+// more than one core, else the small one the page itself uses. With "auto" and an
 // adapter it times training on both and trains on the faster (the choice is made in Rust; the
 // page keeps it, so each network, batch size and adapter is measured once).
+import { loadThreadedBuild } from "./pool.js";
 /** @typedef {import("./protocol.js").WorkerInput} WorkerInput */
 /** @typedef {import("./protocol.js").WorkerOutput} WorkerOutput */
 let wasm = null;
@@ -58,11 +61,29 @@ async function adapter() {
   }
 }
 
-/** A wasm build, initialised: { module, gpu }. */
+/** A wasm build, initialised: { module, gpu, threads }. */
 async function loadBuild(gpu) {
   const module = gpu ? await import("../digit-transfer-gpu.js") : await import("../digit-transfer.js");
   await module.default();
-  return { module, gpu };
+  return { module, gpu, threads: 1 };
+}
+
+/** The CPU build this worker trains on, loaded once: the threaded one where the page is
+ * cross-origin isolated (shared memory) and the machine has more than one core; otherwise,
+ * or when it does not start, the single-threaded build the page itself runs. */
+let cpuBuild = null;
+function loadCpuBuild() {
+  cpuBuild ??= (async () => {
+    if (self.crossOriginIsolated && (navigator.hardwareConcurrency ?? 1) > 1) {
+      try {
+        return await loadThreadedBuild();
+      } catch (error) {
+        console.warn(`the threaded CPU build did not start (${error?.message ?? error}); training on one thread`);
+      }
+    }
+    return loadBuild(false);
+  })();
+  return cpuBuild;
 }
 
 /** The WebGPU build, initialised, or null (with a warning) when it does not load. */
@@ -78,7 +99,7 @@ async function loadGpuBuild() {
 /** The wasm build for `device`, initialised: { module, gpu }. */
 async function load(device) {
   const gpu = device !== "cpu" && (await adapter()) ? await loadGpuBuild() : null;
-  return gpu ?? loadBuild(false);
+  return gpu ?? loadCpuBuild();
 }
 
 /**
@@ -89,7 +110,7 @@ async function load(device) {
  *   device: import("./protocol.js").DeviceName, choice: any, failed?: string }>}
  */
 async function measureOrRecall({ id, arch, batch, choices, remeasure }) {
-  const cpu = await loadBuild(false);
+  const cpu = await loadCpuBuild();
   const info = (await adapter())?.info ?? /** @type {Partial<GPUAdapterInfo>} */ ({});
   const name = adapterNameOf(info);
   const key = cpu.module.choice_key(arch, batch, name);

@@ -9,6 +9,7 @@
 //! - [`speed`]: *Auto*: training timed on each device, and the faster one chosen.
 //! - [`task`]: the task's rules: class names, file sizes, whether a run can start, the best
 //!   of compared runs.
+//! - [`threads`] (the threaded build only): the CPU kernels' pool of threads, each a Web Worker.
 //! - [`bench`]: timings for `scripts/bench.sh` (`bench_training`, `bench_fine_tune`,
 //!   `bench_prediction`): part of the API, so that anyone can time a build in a browser.
 
@@ -18,6 +19,8 @@ pub mod predictor;
 pub mod samples;
 pub mod speed;
 pub mod task;
+#[cfg(feature = "threads")]
+pub mod threads;
 pub mod workbench;
 
 pub use predictor::{DigitModel, Prediction, canvas_to_image};

@@ -56,9 +56,22 @@ pub fn choose_device(
     to_js(&choice)
 }
 
-/// The key a measurement is kept under in the browser (network, batch size, adapter).
+/// The key a measurement is kept under in the browser (network, batch size, adapter, and the
+/// threads this build's CPU device computes on).
 #[wasm_bindgen]
 pub fn choice_key(architecture: &str, batch_size: usize, adapter: &str) -> Result<String, JsError> {
     let architecture: Architecture = architecture.parse().map_err(|e: String| JsError::new(&e))?;
-    Ok(speed::choice_key(architecture, batch_size, adapter))
+    Ok(speed::choice_key(
+        architecture,
+        batch_size,
+        adapter,
+        crate::device::cpu_threads(),
+    ))
+}
+
+/// How many threads the threaded CPU build trains on where the browser reports `cores` logical
+/// cores (`navigator.hardwareConcurrency`): every core, capped.
+#[wasm_bindgen]
+pub fn cpu_thread_count(cores: usize) -> usize {
+    crate::device::cpu_thread_count(cores)
 }

@@ -15,12 +15,13 @@ const types = {
 
 /**
  * Serve `dist` on 127.0.0.1 under `base` (default "/"; a static host's project page is under
- * "/<repo>/"); returns { origin, url, close, prepend, missing }: `url` is the page's address,
+ * "/<repo>/"), with the headers of cross-origin isolation unless `isolated` is false, and
+ * `files` (path → contents) served as if they were in `dist` (the benchmark's worker); returns { origin, url, close, prepend, missing }: `url` is the page's address,
  * `missing` every path asked for that is not there (404). `prepend(path, code)` puts test code
  * before a script's own (until `prepend(path, null)`): how the tests cause faults from outside
  * the product (see faults.mjs).
  */
-export async function serve({ base = "/" } = {}) {
+export async function serve({ base = "/", isolated = true, files = {} } = {}) {
   const prepended = new Map();
   const missing = [];
   const server = createServer(async (req, res) => {
@@ -33,9 +34,12 @@ export async function serve({ base = "/" } = {}) {
     if (path === "" || path === ".") path = "index.html";
     if (path.startsWith("..")) return res.writeHead(403).end();
     try {
-      let body = await readFile(join(dist, path));
+      let body = path in files ? Buffer.from(files[path]) : await readFile(join(dist, path));
       if (prepended.has(path)) body = Buffer.concat([Buffer.from(prepended.get(path)), body]);
-      res.writeHead(200, { "content-type": types[extname(path)] ?? "application/octet-stream" });
+      // Cross-origin isolation, as scripts/serve.sh sends it: the training worker may then run
+      // the threaded build. Without it (`isolated: false`, a static host) sw.js adds it.
+      const isolation = isolated ? { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" } : {};
+      res.writeHead(200, { "content-type": types[extname(path)] ?? "application/octet-stream", ...isolation });
       res.end(body);
     } catch {
       missing.push(pathname);

@@ -107,6 +107,8 @@ test("saliency, the feature map, the mistakes and the network card", { timeout: 
     // The shipped figures are what `digit-transfer card` measured (a native test pins the file).
     const { networks } = JSON.parse(await readFile(new URL("../../www/weights/networks.json", import.meta.url), "utf8"));
     const shipped = (arch) => `${(networks.find((n) => n.architecture === arch).held_out_accuracy * 100).toFixed(2)}%`;
+    // Measured on the device as it trains: the threaded build, the page being isolated.
+    assert.match(await page.textContent("#card-table tr:first-child"), /training here \(CPU \(flex\) · \d+ threads\)/);
     const cnn = await page.textContent('#card-table tr[data-arch="cnn"]');
     assert.match(cnn, /206,922/);
     assert.ok(cnn.includes(shipped("cnn")), `${cnn} lacks ${shipped("cnn")}`);

@@ -31,7 +31,8 @@ test("CPU: predict drawn digits, adapt to a new handwriting, keep and move the s
   try {
     const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 1000 } });
     const { page, watch } = await open(context, server.origin);
-    assert.match(await page.textContent("#badge"), /CPU \(ndarray\)/);
+    // Served cross-origin isolated: the worker trains on the threaded build, a thread a core.
+    assert.match(await page.textContent("#badge"), /^CPU \(flex\) · \d+ threads$/);
     assert.match(await page.textContent("#device-reason"), /no WebGPU adapter|this browser has no WebGPU/);
 
     // Held-out MNIST digits, traced with the mouse, are recognised.
@@ -212,7 +213,7 @@ test("WebGPU on Auto: the page measures, trains on the faster CPU and says why; 
     assert.equal(await predicted(page), "1");
     await page.waitForFunction(() => document.querySelector("#badge").dataset.device === "cpu", null, { timeout: 300_000 });
     const badge = await page.textContent("#badge");
-    assert.match(badge, /^CPU \(ndarray\) — \d+(\.\d)?× faster here than WebGPU \(.*swiftshader.*, a software adapter\)$/i, badge);
+    assert.match(badge, /^CPU \(flex\) · \d+ threads — \d+(\.\d)?× faster here than WebGPU \(.*swiftshader.*, a software adapter\)$/i, badge);
     assert.match(await page.textContent("#device-reason"), /^Auto measured \d+ vs \d+ samples\/s$/);
     assert.equal(await page.isVisible("#remeasure"), true);
     const ratio = Number(badge.match(/(\d+(?:\.\d)?)×/)[1]);
@@ -283,7 +284,7 @@ test("WebGPU forced: the badge names the adapter, and fine-tuning runs on it", {
     await setSettings(page, { strategy: "full", epochs: 3, validation_split: 0.5, patience: 0, augment: false });
     await fineTune(page);
     assert.match(await page.textContent("#status"), /WebGPU failed during fine-tuning \(.*device was lost.*\); finishing on the CPU from the weights after epoch 1\./);
-    assert.match(await page.textContent("#badge"), /CPU \(ndarray\)/);
+    assert.match(await page.textContent("#badge"), /^CPU \(flex\) · \d+ threads$/);
     assert.match(await summary(page, "Device"), /CPU.*after 1 epoch on WebGPU/);
     assert.match(await summary(page, "Epochs"), /^3\b/);
     assert.match(await page.textContent("#sample-count"), /^20 samples/);

@@ -25,7 +25,7 @@ function sandbox(refuse) {
   mkdirSync(join(dir, 'home', '.cargo', 'bin'), { recursive: true });
   mkdirSync(bin);
   writeFileSync(join(dir, 'lock-error'), `${LOCK_ERROR}\n`);
-  copyFileSync(join(root, 'scripts', 'setup.sh'), join(dir, 'repo', 'scripts', 'setup.sh'));
+  for (const script of ['setup.sh', 'env.sh']) copyFileSync(join(root, 'scripts', script), join(dir, 'repo', 'scripts', script));
   for (const file of ['Cargo.lock', 'package.json', 'package-lock.json']) {
     copyFileSync(join(root, file), join(dir, 'repo', file));
   }
@@ -49,7 +49,9 @@ function sandbox(refuse) {
   stub('rustup', `
     case "$1 $2" in
       "target list") echo wasm32-unknown-unknown ;;
-      "component list") printf 'rustfmt-x86_64-unknown-linux-gnu\\nclippy-x86_64-unknown-linux-gnu\\n' ;;
+      "component list") [[ " $* " == *" --toolchain "* && ! -e "${dir}/nightly" ]] ||
+        printf 'rustfmt-x86_64-unknown-linux-gnu\\nclippy-x86_64-unknown-linux-gnu\\nrust-src\\n' ;;
+      "toolchain install") touch "${dir}/nightly" ;;
     esac`);
   stub('npm', 'exit 0');
   stub('cc', 'exit 0');
@@ -77,10 +79,13 @@ test('a lock file the registry cannot resolve: the same version is installed wit
   assert.match(run.calls, new RegExp(`^cargo install wasm-bindgen-cli --version =${bindgen} --locked$`, 'm'));
   assert.match(run.calls, new RegExp(`^cargo install wasm-bindgen-cli --version =${bindgen}$`, 'm'), 'the retry keeps the exact version');
   assert.match(run.calls, /^cargo install trunk --version =0\.21\.\d+$/m);
+  // The threaded build's pinned nightly, with std's source and the wasm target.
+  assert.match(run.calls, /^rustup toolchain install nightly-\d{4}-\d\d-\d\d --profile minimal --component rust-src --target wasm32-unknown-unknown$/m);
   // Installed now: a second run installs nothing.
   const again = setup(box);
   assert.equal(again.status, 0, again.output);
   assert.equal(again.calls.split('cargo install').length, run.calls.split('cargo install').length, again.output);
+  assert.equal(again.calls.split('toolchain install').length, run.calls.split('toolchain install').length, again.output);
 });
 
 test('both installs fail: setup stops, naming the tool and both causes', (t) => {
@@ -103,8 +108,9 @@ test('--check lists each tool with the version found and wanted, and installs no
   assert.match(check.stdout, /^trunk \(cargo\) +missing +trunk 0\.21\.\d+ +would install$/m);
   assert.match(check.stdout, /^geckodriver \(cargo, tests\) +missing +geckodriver 0\.37\.1 +would install$/m);
   assert.match(check.stdout, /^chromium \(Debian, tests\) /m);
+  assert.match(check.stdout, /^rust nightly-\S+ \(threaded build\) +missing +with rust-src, wasm32 +would install$/m);
   assert.match(check.stdout, /^uplot \(npm\) +missing +1\.6\.32 +would install$/m);
-  assert.doesNotMatch(check.calls, /cargo install|npm ci|apt-get/, 'nothing installed');
+  assert.doesNotMatch(check.calls, /cargo install|toolchain install|npm ci|apt-get/, 'nothing installed');
   // After an install the cargo tools read as found, at the wanted version.
   assert.equal(setup(box).status, 0);
   const after = setup(box, '--check');
