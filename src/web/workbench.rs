@@ -112,7 +112,7 @@ impl Workbench {
         })
     }
 
-    /// "WebGPU" or "CPU (ndarray)".
+    /// "WebGPU", "CPU (ndarray)", or in the threaded build "CPU (flex) · 4 threads".
     #[wasm_bindgen(getter)]
     pub fn device_label(&self) -> String {
         self.selected.label.clone()
