@@ -54,7 +54,8 @@ step "lints (native and wasm32)"
 cargo clippy --release --all-targets "${native_features[@]}" -- -D warnings
 cargo clippy --release --target $wasm --lib --bins --test web -- -D warnings
 cargo clippy --release --target $wasm --features webgpu --lib --bins --test web -- -D warnings
-# The threaded build's code, checked on this toolchain (its atomics need the nightly only to link).
+# The threaded build's code (`threads`), checked with this toolchain: only building it with
+# atomics (scripts/threads-build.sh) needs the nightly.
 cargo clippy --release --target $wasm --features threads --lib -- -D warnings
 
 step "native tests (and the kept fuzzing inputs)"

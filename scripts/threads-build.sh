@@ -13,7 +13,7 @@ source scripts/env.sh
 out=${1:?usage: scripts/threads-build.sh OUT_DIR [CARGO_PROFILE]}
 cargo_profile=${2:-web}
 flags=(
-  -C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128
+  -C "target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128"
   -C link-arg=--shared-memory -C link-arg=--import-memory -C link-arg=--max-memory=4294967296
   -C link-arg=--export=__heap_base -C link-arg=--export=__wasm_init_tls
   -C link-arg=--export=__tls_size -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base
