@@ -99,10 +99,15 @@ export async function open(context, origin, url = origin) {
     }).observe({ type: "longtask", buffered: true });
   });
   await page.goto(url);
+  await whenReady(page);
+  return { page, watch };
+}
+
+/** Wait until a page (just opened or reloaded) has its model and its training device. */
+export async function whenReady(page) {
   await page.waitForSelector("body[data-ready=true]", { timeout: 120_000 });
   // Auto may first measure WebGPU against the CPU (SwiftShader compiles slowly).
   await page.waitForFunction(() => !["none", "measuring"].includes(document.querySelector("#badge")?.dataset.device), null, { timeout: 300_000 });
-  return { page, watch };
 }
 
 export async function screenshot(page, name) {
