@@ -12,7 +12,10 @@ out=${TRUNK_STAGING_DIR:?run by Trunk (or set TRUNK_STAGING_DIR)}
 profile=${TRUNK_PROFILE:-release}
 # GPU_CARGO_PROFILE=release (scripts/dev-dist.sh) skips the slow link-time optimisation.
 if [[ $profile == release ]]; then cargo_profile=${GPU_CARGO_PROFILE:-web}; else cargo_profile=dev; fi
-cargo build --target wasm32-unknown-unknown --lib --features webgpu --profile "$cargo_profile"
+# Without ndarray (no default features): this build trains only on the GPU, and the worker
+# loads a CPU build for whatever runs on the CPU.
+cargo build --target wasm32-unknown-unknown --lib --no-default-features --features webgpu \
+  --profile "$cargo_profile"
 [[ $cargo_profile == dev ]] && dir=debug || dir=$cargo_profile
 wasm="$CARGO_TARGET_DIR/wasm32-unknown-unknown/$dir/digit_transfer.wasm"
 # With its TypeScript declarations, like the CPU build's (data-typescript in index.html): tsc

@@ -54,9 +54,11 @@ step "lints (native and wasm32)"
 cargo clippy --release --all-targets "${native_features[@]}" -- -D warnings
 cargo clippy --release --target $wasm --lib --bins --test web -- -D warnings
 cargo clippy --release --target $wasm --features webgpu --lib --bins --test web -- -D warnings
-# The threaded build's code (`threads`), checked with this toolchain: only building it with
-# atomics (scripts/threads-build.sh) needs the nightly.
-cargo clippy --release --target $wasm --features threads --lib -- -D warnings
+# The page's WebGPU and threaded builds as shipped, without ndarray (scripts/gpu-build.sh,
+# scripts/threads-build.sh), checked with this toolchain: only building the threaded one with
+# atomics needs the nightly.
+cargo clippy --release --target $wasm --no-default-features --features webgpu --lib -- -D warnings
+cargo clippy --release --target $wasm --no-default-features --features threads --lib -- -D warnings
 
 step "native tests (and the kept fuzzing inputs)"
 cargo test --release "${native_features[@]}"

@@ -22,7 +22,7 @@ flags=(
 # single-threaded builds' dependencies each time.
 target_dir="$CARGO_TARGET_DIR/threads"
 RUSTFLAGS="${flags[*]}" cargo "+$DIGIT_TRANSFER_NIGHTLY" build --target wasm32-unknown-unknown --lib \
-  --features threads --profile "$cargo_profile" -Z build-std=panic_abort,std --target-dir "$target_dir"
+  --no-default-features --features threads --profile "$cargo_profile" -Z build-std=panic_abort,std --target-dir "$target_dir"
 [[ $cargo_profile == dev ]] && dir=debug || dir=$cargo_profile
 wasm-bindgen --target web --out-dir "$out" --out-name digit-transfer-threads \
   "$target_dir/wasm32-unknown-unknown/$dir/digit_transfer.wasm"

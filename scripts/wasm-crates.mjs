@@ -20,7 +20,10 @@ while (p < buf.length) {
 const byCrate = new Map(); let total = 0;
 bodies.forEach((s, i) => { total += s; let n = names.get(i + imports) ?? "?";
   n = n.replace(/^_ZN\d+/, "").replace(/^_?\$LT\$/, "").replace(/^&/, "").replace(/^\$RF\$/, "").replace(/^<+/, "");
-  const m = n.match(/^([a-z_][a-z0-9_]*?)(?:\.\.|::|\d|\$|$)/i); const c = m ? m[1] : "?";
+  // Legacy mangling starts with the crate's name; v0 (`_R…`, the nightly's threaded build)
+  // names the first crate root as `C`, an optional `s<hash>_`, then the name's length.
+  const v0 = n.startsWith("_R") && n.match(/C(?:s[0-9a-zA-Z]*_)?(\d+)/);
+  const m = v0 ? [null, n.substr(v0.index + v0[0].length, Number(v0[1]))] : n.match(/^([a-z_][a-z0-9_]*?)(?:\.\.|::|\d|\$|$)/i); const c = m ? m[1] : "?";
   byCrate.set(c, (byCrate.get(c) ?? 0) + s); });
 console.log(`code ${total} bytes, ${bodies.length} functions, ${names.size} names`);
 for (const [c, s] of [...byCrate].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${(s / total * 100).toFixed(1).padStart(5)}%  ${s.toString().padStart(9)}  ${c}`);

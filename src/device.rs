@@ -1,5 +1,6 @@
-//! Where the arithmetic runs. The CPU device (ndarray) everywhere; the GPU through wgpu
-//! natively (Vulkan, Metal, …) and WebGPU in the browser, when an adapter exists.
+//! Where the arithmetic runs. The CPU device (ndarray; flex in the page's threaded build) in
+//! every build but the page's WebGPU one; the GPU through wgpu natively (Vulkan, Metal, …) and
+//! WebGPU in the browser, when an adapter exists.
 
 use burn::prelude::Device;
 use thiserror::Error;
@@ -59,6 +60,8 @@ pub enum DeviceError {
         "this build has no WebGPU device (the page loads its WebGPU build only when an adapter exists)"
     )]
     GpuNotBuilt,
+    #[error("this build has no CPU device (the page's WebGPU build trains only on the GPU)")]
+    CpuNotBuilt,
 }
 
 /// Whether a run that failed with `message` on a device of `kind` failed because of the device
@@ -89,20 +92,36 @@ pub struct Selected {
     pub reason: String,
 }
 
-/// The CPU device every build has: ndarray, or flex in the page's threaded build.
+/// Whether the CPU device is flex (the threaded build, or a build without ndarray).
+const CPU_IS_FLEX: bool = cfg!(any(feature = "threads", not(feature = "ndarray")));
+
+/// The CPU device: ndarray, or flex in the page's threaded build.
+#[cfg(any(feature = "ndarray", feature = "flex"))]
 pub fn cpu() -> Device {
     // In wasm, flex's kernels are slower than ndarray's on one thread without SIMD and split
     // over threads where ndarray's matmul cannot (docs/BENCHMARKS.md), so the threaded build
     // trains on flex. Elsewhere ndarray (deprecated in burn 0.22) stays the measured CPU
     // fallback; flex is offered behind a feature for comparison.
-    #[cfg(feature = "threads")]
+    #[cfg(any(feature = "threads", not(feature = "ndarray")))]
     {
         Device::flex()
     }
-    #[cfg(not(feature = "threads"))]
+    #[cfg(all(feature = "ndarray", not(feature = "threads")))]
     {
         #[allow(deprecated)]
         Device::ndarray()
+    }
+}
+
+/// The CPU device, or why this build has none.
+pub fn cpu_device() -> Result<Device, DeviceError> {
+    #[cfg(any(feature = "ndarray", feature = "flex"))]
+    {
+        Ok(cpu())
+    }
+    #[cfg(not(any(feature = "ndarray", feature = "flex")))]
+    {
+        Err(DeviceError::CpuNotBuilt)
     }
 }
 
@@ -132,11 +151,7 @@ pub fn set_cpu_threads(threads: usize) {
 
 /// The CPU device's name for people: "CPU (ndarray)", "CPU (flex) · 4 threads".
 fn cpu_label() -> String {
-    let backend = if cfg!(feature = "threads") {
-        "flex"
-    } else {
-        "ndarray"
-    };
+    let backend = if CPU_IS_FLEX { "flex" } else { "ndarray" };
     match cpu_threads() {
         1 => format!("CPU ({backend})"),
         n => format!("CPU ({backend}) · {n} threads"),
@@ -181,7 +196,7 @@ pub async fn wgpu() -> Result<Device, DeviceError> {
 /// The device of `kind`, or the reason it is not available.
 pub async fn open(kind: DeviceKind) -> Result<Selected, DeviceError> {
     let (device, label) = match kind {
-        DeviceKind::Ndarray => (cpu(), cpu_label()),
+        DeviceKind::Ndarray => (cpu_device()?, cpu_label()),
         DeviceKind::Flex => (flex()?, "CPU (flex)".to_string()),
         DeviceKind::Wgpu => (
             wgpu().await?,
@@ -204,6 +219,7 @@ pub async fn open(kind: DeviceKind) -> Result<Selected, DeviceError> {
 /// The GPU when one answers, else the CPU, with the reason recorded. The page asks for this
 /// only where there is no WebGPU adapter to measure; with one, its *Auto* times both devices
 /// ([`crate::speed`]) and opens the faster.
+#[cfg(any(feature = "ndarray", feature = "flex"))]
 pub async fn best() -> Selected {
     match open(DeviceKind::Wgpu).await {
         Ok(selected) => selected,
@@ -221,7 +237,7 @@ pub async fn best() -> Selected {
 /// in Chrome, about 100 ms in Firefox, which polls finished work on a timer).
 pub fn reads_are_free(device: &Device) -> bool {
     // Device equality ignores autodiff, so an autodiff CPU device counts as the CPU.
-    *device == cpu() || flex().is_ok_and(|flex| *device == flex)
+    cpu_device().is_ok_and(|cpu| *device == cpu) || flex().is_ok_and(|flex| *device == flex)
 }
 
 /// Reads of device results made so far in this process (or wasm instance), for tests and the

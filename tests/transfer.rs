@@ -429,7 +429,7 @@ fn fine_tuning_on_typeset_digits_beats_zero_shot_and_scratch() {
     );
 }
 
-/// Keeps every checkpoint a run hands over.
+/// Keeps every checkpoint a run hands over, through a burnpack file as the page keeps them.
 #[derive(Default)]
 struct Checkpoints(Vec<transfer::Checkpoint>);
 
@@ -437,11 +437,14 @@ impl train::Observer for Checkpoints {
     fn wants_checkpoints(&self) -> bool {
         true
     }
-    fn checkpoint(&mut self, epoch: usize, model: &Classifier) {
-        self.0.push(transfer::Checkpoint {
-            model: model.clone(),
-            epoch,
-        });
+    fn checkpoint(&mut self, epoch: usize, weights: &weights::HostWeights) {
+        let info = WeightsInfo {
+            architecture: Architecture::Mlp,
+            class_names: names(&["round", "straight"]),
+        };
+        let bytes = weights.to_burnpack(&info).unwrap();
+        let (model, _) = weights::from_burnpack(&bytes, None, &cpu()).unwrap();
+        self.0.push(transfer::Checkpoint { model, epoch });
     }
 }
 

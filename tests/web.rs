@@ -5,7 +5,6 @@
 #![cfg(target_arch = "wasm32")]
 
 use burn::prelude::*;
-use burn::store::ModuleSnapshot;
 use digit_transfer::data::{IMAGE_PIXELS, Sample};
 use digit_transfer::device::{self, DeviceKind};
 use digit_transfer::model::{Architecture, Classifier};
@@ -89,13 +88,13 @@ async fn forward_and_train(device: &Device) {
     }
 }
 
-/// The backbone's tensors, read back to the CPU (asynchronously, as WebGPU requires).
-async fn backbone(model: &Classifier) -> Vec<(String, Vec<u8>)> {
-    let copy = weights::to_cpu(model).await.expect("read back");
-    copy.collect(None, None, false)
-        .into_iter()
-        .filter(|t| t.name.starts_with("backbone."))
-        .map(|t| (t.name.clone(), t.to_bytes().expect("bytes").to_vec()))
+/// The backbone's tensors, read back (asynchronously, as WebGPU requires).
+async fn backbone(model: &Classifier) -> Vec<(String, Vec<f32>)> {
+    let weights = weights::HostWeights::read(model).await.expect("read back");
+    weights
+        .named()
+        .filter(|(name, _)| name.starts_with("backbone."))
+        .map(|(name, values)| (name.to_string(), values.to_vec()))
         .collect()
 }
 
@@ -394,7 +393,8 @@ impl train::Observer for Checkpoints {
     fn wants_checkpoints(&self) -> bool {
         true
     }
-    fn checkpoint(&mut self, _epoch: usize, _model: &Classifier) {
+    fn checkpoint(&mut self, _epoch: usize, weights: &weights::HostWeights) {
+        assert!(weights.parameters() > 0);
         self.0 += 1;
     }
 }

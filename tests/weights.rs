@@ -140,19 +140,67 @@ fn wrong_architecture_shape_and_missing_tensors_are_named() {
     let _ = mlp.num_params();
 }
 
+/// Files are written from the weights read off the device in one read, without a CPU copy of
+/// the network (the page's WebGPU build has no CPU device): they must be what burn's own
+/// stores write, names, layouts and metadata included.
 #[test]
-fn cpu_copy_for_saving_is_identical() {
+fn files_written_from_read_weights_are_what_burns_stores_write() {
+    use burn::store::{BurnToPyTorchAdapter, SafetensorsStore};
     let device = cpu();
-    let model = Classifier::new(Architecture::Cnn, 4, &device);
-    let copy = futures::executor::block_on(weights::to_cpu(&model)).unwrap();
-    assert_eq!(tensors(&copy), tensors(&model));
-    let info = WeightsInfo {
-        architecture: Architecture::Cnn,
-        class_names: ["a", "b", "c", "d"].map(String::from).to_vec(),
-    };
-    let sync = weights::to_burnpack(&model, &info).unwrap();
-    let via_copy = futures::executor::block_on(weights::to_burnpack_async(&model, &info)).unwrap();
-    assert_eq!(sync, via_copy);
+    for architecture in Architecture::ALL {
+        device.seed(5);
+        let model = Classifier::new(architecture, 4, &device);
+        let info = WeightsInfo {
+            architecture,
+            class_names: ["a", "b", "c", "d"].map(String::from).to_vec(),
+        };
+        let read = futures::executor::block_on(weights::HostWeights::read(&model)).unwrap();
+        assert_eq!(read.parameters(), model.num_params());
+        let names: Vec<&str> = read.named().map(|(name, _)| name).collect();
+        let expected: Vec<String> = tensors(&model).into_iter().map(|(name, _)| name).collect();
+        assert_eq!(names, expected);
+
+        let classes = serde_json::to_string(&info.class_names).unwrap();
+        let mut store = BurnpackStore::from_bytes(None)
+            .metadata("digit_transfer.architecture", architecture.name())
+            .metadata("digit_transfer.classes", classes.clone())
+            .metadata("digit_transfer.format_version", "1");
+        model.save_into(&mut store).unwrap();
+        let burns = store.get_bytes().unwrap().to_vec();
+        assert_eq!(read.to_burnpack(&info).unwrap(), burns);
+        assert_eq!(weights::to_burnpack(&model, &info).unwrap(), burns);
+        let async_bytes =
+            futures::executor::block_on(weights::to_burnpack_async(&model, &info)).unwrap();
+        assert_eq!(async_bytes, burns);
+
+        // Safetensors' metadata is a hash map, written in no fixed order: compare the parsed
+        // files.
+        let mut store = SafetensorsStore::from_bytes(None)
+            .with_to_adapter(BurnToPyTorchAdapter)
+            .metadata("digit_transfer.architecture", architecture.name())
+            .metadata("digit_transfer.classes", classes)
+            .metadata("digit_transfer.format_version", "1");
+        for (burn, torch) in weights::pytorch_names(architecture) {
+            store = store.with_key_remapping(format!("^{}", regex::escape(burn)), *torch);
+        }
+        model.save_into(&mut store).unwrap();
+        let burns = store.get_bytes().unwrap();
+        let ours = read.to_safetensors(&info).unwrap();
+        let parse = |bytes: &[u8]| {
+            let (_, header) = safetensors::SafeTensors::read_metadata(bytes).unwrap();
+            let file = safetensors::SafeTensors::deserialize(bytes).unwrap();
+            let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = file
+                .tensors()
+                .into_iter()
+                .map(|(name, view)| (name, view.shape().to_vec(), view.data().to_vec()))
+                .collect();
+            tensors.sort();
+            (header.metadata().clone(), tensors)
+        };
+        let (metadata, tensors) = parse(&ours);
+        assert!(tensors.iter().any(|(name, _, _)| name == "fc2.weight"));
+        assert_eq!((metadata, tensors), parse(&burns));
+    }
 }
 
 /// Every way a file can be cut short: each byte through the header and metadata, every

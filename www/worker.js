@@ -175,15 +175,18 @@ async function loadSourceDigits() {
 let live = null;
 
 /**
- * Learn from every labelled sample; a new key starts a learner from `start`.
+ * Learn from every labelled sample; a new key starts a learner from `start`. It learns on the
+ * CPU build whatever device fine-tunes: a few samples at a time, where the GPU's round trips
+ * cost more than they save (and the WebGPU build has no CPU device).
  * @param {import("./protocol.js").LearnMessage} request
  */
 async function learn({ id, key, start, ids, images, labels }) {
   if (live?.key !== key) {
     live?.learner.free();
     live = null;
-    const rehearsal = wasm.module.is_digit_task(start.classes) ? (await sourceDigits())[0] : undefined;
-    live = { key, learner: wasm.module.LiveLearner.start(start, rehearsal) };
+    const cpu = (await loadCpuBuild()).module;
+    const rehearsal = cpu.is_digit_task(start.classes) ? (await sourceDigits())[0] : undefined;
+    live = { key, learner: cpu.LiveLearner.start(start, rehearsal) };
   }
   const result = await live.learner.learn({ ids, images, labels });
   const weights = result.weights;

@@ -373,17 +373,17 @@ async fn summarize(
     })
 }
 
-/// The weights after epoch `number`, copied to the CPU, to an observer that wants them.
+/// The weights after epoch `number`, read off the device, to an observer that wants them.
 async fn send_checkpoint(
     observer: &mut impl Observer,
     number: usize,
     trained: &Classifier,
 ) -> Result<(), TrainError> {
     if observer.wants_checkpoints() {
-        let copy = crate::weights::to_cpu(&trained.valid())
+        let weights = crate::weights::HostWeights::read(&trained.valid())
             .await
             .map_err(|e| TrainError::Device(e.to_string()))?;
-        observer.checkpoint(number, &copy);
+        observer.checkpoint(number, &weights);
     }
     Ok(())
 }

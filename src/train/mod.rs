@@ -30,6 +30,7 @@ use thiserror::Error;
 use crate::data::{IMAGE_PIXELS, LabelOutOfRange, Sample, check_label};
 use crate::model::Classifier;
 use crate::preprocess::Augmentation;
+use crate::weights::HostWeights;
 
 /// How to train.
 #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
@@ -189,14 +190,14 @@ pub trait Observer {
     fn epoch(&mut self, _summary: &EpochSummary) -> Control {
         Control::Continue
     }
-    /// Whether to receive the weights after every epoch. They are copied to the CPU, which
-    /// costs a read back from the device, so a run asks only when it might have to go on
-    /// elsewhere (a GPU can be lost mid-run).
+    /// Whether to receive the weights after every epoch. They are read off the device, which
+    /// costs a round trip, so a run asks only when it might have to go on elsewhere (a GPU can
+    /// be lost mid-run).
     fn wants_checkpoints(&self) -> bool {
         false
     }
-    /// The weights after `epoch`, on the CPU (only when [`Observer::wants_checkpoints`]).
-    fn checkpoint(&mut self, _epoch: usize, _model: &Classifier) {}
+    /// The weights after `epoch`, in memory (only when [`Observer::wants_checkpoints`]).
+    fn checkpoint(&mut self, _epoch: usize, _weights: &HostWeights) {}
 }
 
 /// An observer that watches nothing.

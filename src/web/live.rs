@@ -68,7 +68,8 @@ impl LiveLearner {
         samples::check_classes(&classes).map_err(js_error)?;
         let settings = Settings::try_from(settings).map_err(js_error)?;
         let adapt = is_digit_task(classes.clone());
-        let device = device::cpu();
+        // Learning as one labels runs on the CPU: the worker asks a CPU build for it.
+        let device = device::cpu_device().map_err(js_error)?;
         let (model, info) = weights::from_bytes(&bytes, None, &device)
             .map_err(|e| JsError::new(&format!("cannot load the weights: {e}")))?;
         let source = match rehearsal {

@@ -93,7 +93,11 @@ pub(crate) fn js_error(error: impl std::fmt::Display) -> JsError {
 /// only where there is no adapter to measure), or a kind such as "webgpu" or "cpu".
 pub(crate) async fn select_device(name: &str) -> Result<Selected, JsError> {
     match name {
+        #[cfg(any(feature = "ndarray", feature = "flex"))]
         "auto" => Ok(device::best().await),
+        // The WebGPU build has no CPU to fall back on: the worker loads a CPU build for that.
+        #[cfg(not(any(feature = "ndarray", feature = "flex")))]
+        "auto" => device::open(DeviceKind::Wgpu).await.map_err(js_error),
         name => {
             let kind: DeviceKind = name.parse().map_err(|e: String| JsError::new(&e))?;
             device::open(kind).await.map_err(js_error)

@@ -81,8 +81,10 @@ impl DigitModel {
     /// `"safetensors"` (PyTorch names and layouts).
     pub async fn export(&self, format: String) -> Result<Vec<u8>, JsError> {
         let format: Format = format.parse().map_err(|e: String| JsError::new(&e))?;
-        let model = weights::to_cpu(&self.model).await.map_err(js_error)?;
-        weights::encode(&model, &self.info, format).map_err(js_error)
+        let weights = weights::HostWeights::read(&self.model)
+            .await
+            .map_err(js_error)?;
+        weights.encode(&self.info, format).map_err(js_error)
     }
 
     /// How many numbers the network learns (weights and biases).

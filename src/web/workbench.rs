@@ -5,7 +5,6 @@ use wasm_bindgen::prelude::*;
 
 use crate::data::Sample;
 use crate::device::{DeviceKind, Selected};
-use crate::model::Classifier;
 use crate::samples::{self, SampleSet};
 use crate::train::{BatchProgress, Control, EpochSummary, Observer};
 use crate::transfer::{self, Checkpoint, Settings, SourceDigits, Task};
@@ -90,9 +89,9 @@ impl Observer for Callback<'_> {
     fn wants_checkpoints(&self) -> bool {
         self.checkpoint.is_some()
     }
-    fn checkpoint(&mut self, epoch: usize, model: &Classifier) {
+    fn checkpoint(&mut self, epoch: usize, weights: &weights::HostWeights) {
         // A checkpoint that cannot be written only means a failure later starts afresh.
-        if let (Some(send), Ok(bytes)) = (self.checkpoint, weights::to_burnpack(model, self.info)) {
+        if let (Some(send), Ok(bytes)) = (self.checkpoint, weights.to_burnpack(self.info)) {
             let bytes = js_sys::Uint8Array::from(bytes.as_slice());
             let _ = send.call2(&JsValue::NULL, &JsValue::from(epoch as u32), &bytes);
         }

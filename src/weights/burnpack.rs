@@ -1,31 +1,20 @@
 //! burn's own burnpack format, with the metadata that says what the weights are.
 
 use burn::prelude::*;
-use burn::store::burn_pack::{DType, Reader};
+use burn::store::burn_pack::{DType, Reader, Writer};
 use burn::store::{BurnpackStore, ModuleSnapshot};
 use burn::tensor::Bytes;
 
 use super::{
-    FORMAT_VERSION, KEY_ARCHITECTURE, KEY_CLASSES, KEY_VERSION, WeightsError, WeightsInfo,
-    check_applied, check_class_count, check_finite, to_cpu,
+    FORMAT_VERSION, HostWeights, KEY_ARCHITECTURE, KEY_CLASSES, KEY_VERSION, WeightsError,
+    WeightsInfo, check_applied, check_class_count, check_finite,
 };
 use crate::model::{Architecture, Classifier};
 
-/// Encode a classifier and its description as burnpack bytes.
+/// Encode a classifier and its description as burnpack bytes (natively from any device; in the
+/// browser from the CPU, see [`to_burnpack_async`]).
 pub fn to_burnpack(model: &Classifier, info: &WeightsInfo) -> Result<Vec<u8>, WeightsError> {
-    let classes =
-        serde_json::to_string(&info.class_names).map_err(|e| WeightsError::Write(e.to_string()))?;
-    let mut store = BurnpackStore::from_bytes(None)
-        .metadata(KEY_ARCHITECTURE, info.architecture.name())
-        .metadata(KEY_CLASSES, classes)
-        .metadata(KEY_VERSION, FORMAT_VERSION.to_string());
-    model
-        .save_into(&mut store)
-        .map_err(|e| WeightsError::Write(e.to_string()))?;
-    let bytes = store
-        .get_bytes()
-        .map_err(|e| WeightsError::Write(e.to_string()))?;
-    Ok(bytes.to_vec())
+    HostWeights::read_now(model)?.to_burnpack(info)
 }
 
 /// [`to_burnpack`] for a model on any device, the browser's WebGPU included.
@@ -33,7 +22,27 @@ pub async fn to_burnpack_async(
     model: &Classifier,
     info: &WeightsInfo,
 ) -> Result<Vec<u8>, WeightsError> {
-    to_burnpack(&to_cpu(model).await?, info)
+    HostWeights::read(model).await?.to_burnpack(info)
+}
+
+impl HostWeights {
+    /// These weights and their description as burnpack bytes, as burn's `BurnpackStore` writes
+    /// them (its metadata as well as ours).
+    pub fn to_burnpack(&self, info: &WeightsInfo) -> Result<Vec<u8>, WeightsError> {
+        let classes = serde_json::to_string(&info.class_names)
+            .map_err(|e| WeightsError::Write(e.to_string()))?;
+        let mut writer = Writer::new(self.tensors(None));
+        for (key, value) in BurnpackStore::default_metadata() {
+            writer = writer.with_metadata(&key, &value);
+        }
+        let bytes = writer
+            .with_metadata(KEY_ARCHITECTURE, info.architecture.name())
+            .with_metadata(KEY_CLASSES, &classes)
+            .with_metadata(KEY_VERSION, &FORMAT_VERSION.to_string())
+            .into_bytes()
+            .map_err(|e| WeightsError::Write(e.to_string()))?;
+        Ok(bytes.to_vec())
+    }
 }
 
 /// Open burnpack bytes: only the header and metadata are parsed.

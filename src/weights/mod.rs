@@ -3,7 +3,6 @@
 //! PyTorch's names and layouts (`pytorch.rs`). Loading checks every tensor's presence and
 //! shape and reports what is wrong instead of panicking.
 
-use burn::module::{ModuleMapper, ModuleVisitor, Param};
 use burn::prelude::*;
 use burn::store::{ApplyError, ApplyResult};
 use thiserror::Error;
@@ -12,9 +11,11 @@ use crate::model::{Architecture, Classifier};
 use crate::samples::MAX_CLASSES;
 
 mod burnpack;
+mod host;
 mod pytorch;
 
 pub use burnpack::{from_burnpack, read_info, to_burnpack, to_burnpack_async};
+pub use host::HostWeights;
 pub use pytorch::{from_safetensors, pytorch_names, to_safetensors};
 
 /// Version of the metadata layout written by [`to_burnpack`].
@@ -184,79 +185,23 @@ pub fn from_bytes(
     }
 }
 
-/// Encode weights in `format`.
+/// Encode weights in `format` (natively from any device; in the browser from the CPU).
 pub fn encode(
     model: &Classifier,
     info: &WeightsInfo,
     format: Format,
 ) -> Result<Vec<u8>, WeightsError> {
-    match format {
-        Format::Burnpack => to_burnpack(model, info),
-        Format::Safetensors => to_safetensors(model, info),
-    }
+    HostWeights::read_now(model)?.encode(info, format)
 }
 
-/// Collects every float parameter, flattened, in visiting order.
-struct Gather(Vec<(Vec<usize>, Tensor<1>)>);
-
-impl ModuleVisitor for Gather {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let tensor = param.val();
-        let shape = tensor.dims().to_vec();
-        self.0.push((shape, tensor.flatten(0, D - 1)));
-    }
-}
-
-/// Replaces every float parameter, in the same visiting order, with values on the CPU.
-struct Scatter {
-    values: std::vec::IntoIter<(Vec<usize>, Vec<f32>)>,
-    device: Device,
-}
-
-impl ModuleMapper for Scatter {
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        match self.values.next() {
-            Some((shape, values)) => {
-                param.map(|_| Tensor::from_data(TensorData::new(values, shape), &self.device))
-            }
-            None => param,
+impl HostWeights {
+    /// These weights in `format`.
+    pub fn encode(&self, info: &WeightsInfo, format: Format) -> Result<Vec<u8>, WeightsError> {
+        match format {
+            Format::Burnpack => self.to_burnpack(info),
+            Format::Safetensors => self.to_safetensors(info),
         }
     }
-}
-
-/// A copy of `model` on the CPU, read back asynchronously: the browser cannot read WebGPU
-/// buffers synchronously, and writing a file reads every tensor. Every parameter goes in one
-/// read (concatenated on the device), since each GPU read is a round trip.
-pub async fn to_cpu(model: &Classifier) -> Result<Classifier, WeightsError> {
-    let mut gather = Gather(Vec::new());
-    model.visit(&mut gather);
-    let (shapes, tensors): (Vec<Vec<usize>>, Vec<Tensor<1>>) = gather.0.into_iter().unzip();
-    let all = if tensors.is_empty() {
-        Vec::new()
-    } else {
-        crate::device::read_floats(Tensor::cat(tensors, 0))
-            .await
-            .map_err(WeightsError::Write)?
-    };
-    let mut rest = all.as_slice();
-    let mut values = Vec::with_capacity(shapes.len());
-    for shape in shapes {
-        let len = shape.iter().product::<usize>();
-        if rest.len() < len {
-            return Err(WeightsError::Write(format!(
-                "the device returned {} values fewer than the parameters hold",
-                len - rest.len()
-            )));
-        }
-        let (head, tail) = rest.split_at(len);
-        values.push((shape, head.to_vec()));
-        rest = tail;
-    }
-    let mut scatter = Scatter {
-        values: values.into_iter(),
-        device: crate::device::cpu(),
-    };
-    Ok(model.clone().map(&mut scatter))
 }
 
 /// Refuse NaN and infinite values: such a network answers NaN for every drawing, and

@@ -2,11 +2,13 @@
 //! PyTorch loads here and what is written here loads there.
 
 use burn::prelude::*;
+use burn::store::burn_pack::DType;
 use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
+use safetensors::{Dtype, tensor::TensorView};
 
 use super::{
-    FORMAT_VERSION, KEY_ARCHITECTURE, KEY_CLASSES, KEY_VERSION, WeightsError, WeightsInfo,
-    check_applied, check_class_count, check_finite,
+    FORMAT_VERSION, HostWeights, KEY_ARCHITECTURE, KEY_CLASSES, KEY_VERSION, WeightsError,
+    WeightsInfo, check_applied, check_class_count, check_finite,
 };
 use crate::model::{Architecture, Classifier};
 
@@ -38,24 +40,41 @@ fn to_pytorch_name(architecture: Architecture, burn_name: &str) -> String {
 }
 
 /// Encode a classifier as safetensors with PyTorch's names and layouts, and digit-transfer's
-/// description in the file's metadata.
+/// description in the file's metadata (natively from any device; in the browser from the CPU).
 pub fn to_safetensors(model: &Classifier, info: &WeightsInfo) -> Result<Vec<u8>, WeightsError> {
-    let classes =
-        serde_json::to_string(&info.class_names).map_err(|e| WeightsError::Write(e.to_string()))?;
-    let mut store = SafetensorsStore::from_bytes(None)
-        .with_to_adapter(BurnToPyTorchAdapter)
-        .metadata(KEY_ARCHITECTURE, info.architecture.name())
-        .metadata(KEY_CLASSES, classes)
-        .metadata(KEY_VERSION, FORMAT_VERSION.to_string());
-    for (burn, torch) in pytorch_names(info.architecture) {
-        store = store.with_key_remapping(format!("^{}", regex::escape(burn)), *torch);
+    HostWeights::read_now(model)?.to_safetensors(info)
+}
+
+impl HostWeights {
+    /// These weights as safetensors with PyTorch's names and layouts (burn's own
+    /// `BurnToPyTorchAdapter`), and burn's and digit-transfer's metadata.
+    pub fn to_safetensors(&self, info: &WeightsInfo) -> Result<Vec<u8>, WeightsError> {
+        let write = |e: &dyn std::fmt::Display| WeightsError::Write(e.to_string());
+        let mut tensors = Vec::new();
+        for tensor in self.tensors(Some(&BurnToPyTorchAdapter)) {
+            if tensor.dtype != DType::F32 {
+                return Err(write(&format!("`{}` is not float32", tensor.name)));
+            }
+            let name = to_pytorch_name(info.architecture, &tensor.name);
+            let shape = tensor.shape.to_vec();
+            let bytes = tensor.into_bytes().map_err(|e| write(&e))?;
+            tensors.push((name, shape, bytes));
+        }
+        let views = tensors
+            .iter()
+            .map(|(name, shape, bytes)| {
+                TensorView::new(Dtype::F32, shape.clone(), bytes).map(|view| (name.as_str(), view))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| write(&e))?;
+        let mut metadata = SafetensorsStore::default_metadata();
+        metadata.insert(KEY_ARCHITECTURE.into(), info.architecture.name().into());
+        let classes = serde_json::to_string(&info.class_names).map_err(|e| write(&e))?;
+        metadata.insert(KEY_CLASSES.into(), classes);
+        metadata.insert(KEY_VERSION.into(), FORMAT_VERSION.to_string());
+        let metadata = metadata.into_iter().collect();
+        safetensors::serialize(views, Some(metadata)).map_err(|e| write(&e))
     }
-    model
-        .save_into(&mut store)
-        .map_err(|e| WeightsError::Write(e.to_string()))?;
-    store
-        .get_bytes()
-        .map_err(|e| WeightsError::Write(e.to_string()))
 }
 
 /// Decode safetensors with PyTorch's names (e.g. the textbook `Net` saved from PyTorch) into a
