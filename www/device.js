@@ -59,6 +59,10 @@ export class WorkerError extends Error {
   }
 }
 
+/** Whether a thread of a threaded CPU build stopped in this page: later workers then train on
+ * one thread. */
+let threadStopped = false;
+
 /**
  * The training worker, and the one owner of its messages: each request gets an id, and the
  * worker's answers go to the request they name. `ready` settles with the ReadyMessage.
@@ -69,7 +73,18 @@ export class Trainer {
   constructor(device, choices, options = {}) {
     this.device = device;
     this.measuredFor = { arch: state.arch, batch: measuredBatch() };
-    this.worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+    /** Whether this worker may train on threads. */
+    this.threads = !threadStopped;
+    // A thread of the worker's CPU pool that stops cannot tell the worker, which waits on it:
+    // it tells this channel, named as the worker is (www/pool-worker.js).
+    const name = `digit-transfer-${store.newId()}`;
+    this.worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module", name });
+    this.pool = new BroadcastChannel(name);
+    this.pool.onmessage = ({ data }) => {
+      threadStopped = true;
+      this.worker.terminate();
+      this.crash(`a thread of its CPU pool stopped: ${data.message}`);
+    };
     this.nextId = 1;
     /** @type {Map<number, { onEvent: (m: object) => void, resolve: (m: any) => void, reject: (e: Error) => void }>} */
     this.pending = new Map();
@@ -86,7 +101,7 @@ export class Trainer {
     };
     const { arch, batch } = this.measuredFor;
     this.ready = choices.then((kept) => this.request(
-      { type: "open", device, arch, batch, choices: kept, remeasure: Boolean(options.remeasure) },
+      { type: "open", device, arch, batch, choices: kept, remeasure: Boolean(options.remeasure), threads: this.threads },
       options.onEvent,
     ).answer);
   }
@@ -133,6 +148,8 @@ export class Trainer {
   }
 
   crash(reason) {
+    if (this.crashed) return;
+    this.pool.close();
     this.crashed = new WorkerError(`the training worker stopped (${reason})`, { restart: true });
     for (const { reject } of this.pending.values()) reject(this.crashed);
     this.pending.clear();
@@ -145,6 +162,7 @@ export class Trainer {
 
   close() {
     this.pending.clear();
+    this.pool.close();
     this.worker.terminate();
   }
 }
@@ -211,6 +229,12 @@ export async function startTrainer(device, options = {}) {
     });
   } catch (error) {
     if (state.trainer !== trainer) return;
+    if (error instanceof WorkerError && error.restart && trainer.threads && threadStopped) {
+      // A thread stopped while the worker opened: the same device, on one thread.
+      say(`${capital(error.message)}; fine-tuning now runs on one thread.`, "error");
+      await startTrainer(device, options);
+      return;
+    }
     if (device === "cpu") {
       showUnavailable(errorText(error));
       say(`Fine-tuning is not available: ${errorText(error)}. Drawing and predictions still work.`, "error");

@@ -7,8 +7,9 @@
 const THREAD_START_MS = 20_000;
 
 /** A thread of the threaded build's pool (www/pool-worker.js), started on `parts` (the module and
- * its shared memory); settles once it runs, or fails. */
-function startThread(parts) {
+ * its shared memory); settles once it runs, or fails. `channel`: where it tells the page if it
+ * stops later. */
+function startThread(parts, channel) {
   const thread = new Worker(new URL("./pool-worker.js", import.meta.url), { type: "module" });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`a thread did not start in ${THREAD_START_MS / 1000} s`)), THREAD_START_MS);
@@ -21,7 +22,7 @@ function startThread(parts) {
       clearTimeout(timer);
       reject(new Error(`a thread did not start: ${event.message || "its script failed"}`));
     };
-    thread.postMessage({ module: parts[0], memory: parts[1] });
+    thread.postMessage({ module: parts[0], memory: parts[1], channel });
   }).catch((error) => {
     thread.terminate();
     throw error;
@@ -30,15 +31,16 @@ function startThread(parts) {
 
 /** The threaded CPU build (src/web/threads.rs), initialised, with its pool of threads
  * running: { module, gpu: false, threads }; `cores`, the cores to use (default: all the
- * browser reports; the pool takes as many threads, capped). Throws when a thread does not
- * start. */
-export async function loadThreadedBuild(cores = navigator.hardwareConcurrency) {
+ * browser reports; the pool takes as many threads, capped); `channel`, the name of the
+ * BroadcastChannel on which a thread that stops tells the page (none: it stops unheard).
+ * Throws when a thread does not start. */
+export async function loadThreadedBuild(cores = navigator.hardwareConcurrency, channel = "") {
   const module = await import("../digit-transfer-threads.js");
   await module.default();
   const threads = module.cpu_thread_count(cores);
   const parts = module.thread_start_parts();
   // The workers first: rayon builds the pool only once every thread of it runs.
-  const started = await Promise.allSettled(Array.from({ length: threads }, () => startThread(parts)));
+  const started = await Promise.allSettled(Array.from({ length: threads }, () => startThread(parts, channel)));
   const failed = started.find((s) => s.status === "rejected");
   if (failed) {
     for (const s of started) if (s.status === "fulfilled") s.value.terminate();

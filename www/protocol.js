@@ -13,9 +13,13 @@ export {};
  * @typedef {"auto" | "webgpu" | "cpu"} DeviceName
  *
  * @typedef {{ type: "open", id: number, device: DeviceName, arch: string, batch: number,
- *   choices: Record<string, object>, remeasure: boolean }} OpenMessage
+ *   choices: Record<string, object>, remeasure: boolean, threads: boolean }} OpenMessage
  *   Load a wasm build and open a device; with "auto" and an adapter, measure (or recall
  *   from `choices`, kept per network, batch size and adapter) which trains faster.
+ *   `threads`: whether the CPU may train on the threaded build (false once a thread of a
+ *   pool stopped in this page). A thread that stops cannot answer through the worker, which
+ *   waits on it: it says `{ type: "thread-stopped", message }` on the BroadcastChannel named
+ *   as the worker is (`new Worker(…, { name })`).
  * @typedef {{ type: "train", id: number, pretrained: Uint8Array, classes: string[],
  *   images: Uint8Array, labels: Uint8Array, settings: object, strategies: string[],
  *   adapt: boolean, resume?: { strategy: string, epoch: number, weights: Uint8Array } | null }} TrainMessage

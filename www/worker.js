@@ -68,15 +68,19 @@ async function loadBuild(gpu) {
   return { module, gpu, threads: 1 };
 }
 
+/** Whether the page lets this worker train on threads (OpenMessage.threads). */
+let threadsAllowed = true;
+
 /** The CPU build this worker trains on, loaded once: the threaded one where the page is
- * cross-origin isolated (shared memory) and the machine has more than one core; otherwise,
- * or when it does not start, the single-threaded build the page itself runs. */
+ * cross-origin isolated (shared memory), the machine has more than one core and the page
+ * allows it; otherwise, or when it does not start, the single-threaded build the page itself
+ * runs. A thread that stops later tells the page on the channel named after this worker. */
 let cpuBuild = null;
 function loadCpuBuild() {
   cpuBuild ??= (async () => {
-    if (self.crossOriginIsolated && (navigator.hardwareConcurrency ?? 1) > 1) {
+    if (threadsAllowed && self.crossOriginIsolated && (navigator.hardwareConcurrency ?? 1) > 1) {
       try {
-        return await loadThreadedBuild();
+        return await loadThreadedBuild(navigator.hardwareConcurrency, self.name);
       } catch (error) {
         console.warn(`the threaded CPU build did not start (${error?.message ?? error}); training on one thread`);
       }
@@ -228,6 +232,7 @@ async function train({ id, pretrained, classes, images, labels, settings, strate
 /** Open a device (a new worker's first request): the wasm build, Auto's choice, the badge.
  * @param {import("./protocol.js").OpenMessage} data */
 async function open(data) {
+  threadsAllowed = data.threads;
   let device = data.device;
   let choice = null;
   let failed = "";

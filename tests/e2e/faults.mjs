@@ -34,3 +34,13 @@ self.postMessage = (message, transfer) => {
   if (message?.type === "ready") setTimeout(() => __faultDevices.forEach((d) => d.destroy()), 1500);
 };
 `;
+
+/** Every thread of the CPU pool stops just after it has started, as a panic in it would stop
+ * it (put before www/pool-worker.js). */
+export const stopPoolThreads = `
+const __faultPost = self.postMessage.bind(self);
+self.postMessage = (message, transfer) => {
+  __faultPost(message, transfer);
+  if (message?.type === "ready") throw new Error("a simulated panic");
+};
+`;

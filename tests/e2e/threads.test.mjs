@@ -2,10 +2,12 @@
 // cross-origin isolation (as a static host serves it) is isolated by its service worker from
 // the second visit on, and its training worker then fine-tunes on a pool of threads, to the
 // same validation accuracy as the single-threaded build; a page that cannot be isolated (no
-// service worker) trains as before, on one thread.
+// service worker) trains as before, on one thread; a thread of the pool that stops does not
+// leave the worker waiting for ever.
 // Run: node --test tests/e2e/  (after `trunk build --release --offline`).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { stopPoolThreads } from "./faults.mjs";
 import { fineTune, heldOutDigits, launch, open, serve, setSettings, summary, whenReady } from "./harness.mjs";
 
 let server;
@@ -93,5 +95,28 @@ test("a page that cannot be isolated (no service worker) still trains, on one th
     assert.deepEqual(watch.errors, []);
   } finally {
     await browser.close();
+  }
+});
+
+test("a thread of the pool that stops (as a panic stops it) is reported, and the page trains on one thread", { timeout: 600_000 }, async () => {
+  const isolated = await serve();
+  isolated.prepend("www/pool-worker.js", stopPoolThreads);
+  const browser = await launch();
+  try {
+    // Isolated by the server's own headers; no service worker to keep the faulty script.
+    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, serviceWorkers: "block" });
+    const { page, watch } = await open(context, isolated.origin, isolated.url);
+    assert.equal(await page.evaluate(() => crossOriginIsolated), true);
+    // The worker waited on a pool whose threads had stopped; the page heard it from them,
+    // started another worker on one thread, and said so.
+    assert.equal(await page.textContent("#badge"), "CPU (ndarray)");
+    assert.match(await page.textContent("#status"), /^The training worker stopped \(a thread of its CPU pool stopped: a simulated panic\); fine-tuning now runs on one thread\.$/);
+    assert.ok(watch.requests.some((url) => url.endsWith("/www/pool-worker.js")), "the pool was started");
+    const accuracy = await importAndFineTune(page);
+    assert.ok(accuracy > 90, `it learnt: ${accuracy}%`);
+    assert.deepEqual(watch.errors, []);
+  } finally {
+    await browser.close();
+    isolated.close();
   }
 });
