@@ -99,23 +99,19 @@ pub fn from_burnpack(
     let tensors = reader
         .into_tensors()
         .map_err(|e| WeightsError::NotBurnpack(e.to_string()))?;
-    for tensor in tensors {
+    for tensor in &tensors {
         if tensor.dtype == DType::F32 {
-            let name = tensor.name.clone();
             let data = tensor
-                .into_bytes()
+                .to_bytes()
                 .map_err(|e| WeightsError::NotBurnpack(e.to_string()))?;
-            check_finite(&name, &data)?;
+            check_finite(&tensor.name, &data)?;
         }
     }
     let architecture = info.architecture;
     let mut model = Classifier::new(architecture, info.class_names.len(), device);
-    let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes.to_vec())))
-        .validate(false)
-        .allow_partial(true);
-    let result = model
-        .load_from(&mut store)
-        .map_err(|e| WeightsError::NotBurnpack(e.to_string()))?;
+    // Applied straight from the reader, not through BurnpackStore: the store's key remapping
+    // (unused here) would bring a regular-expression engine into every wasm build.
+    let result = model.apply(tensors, None, None, false);
     check_applied(result, architecture, str::to_string)?;
     Ok((model, info))
 }

@@ -66,18 +66,62 @@ impl HostWeights {
     /// cannot read WebGPU buffers otherwise): one read of every parameter, concatenated on the
     /// device.
     pub async fn read(model: &Classifier) -> Result<Self, WeightsError> {
+        let (params, all) = Self::layout(model);
+        let values = match all {
+            Some(all) => crate::device::read_floats(all)
+                .await
+                .map_err(WeightsError::Write)?,
+            None => Vec::new(),
+        };
+        Self::fill(params, &values)
+    }
+
+    /// [`HostWeights::read`] without waiting: natively it blocks until the device answers
+    /// (inside an executor too, as the CLI runs); in the browser only a network on the CPU can
+    /// be read at once (its read is already done when first polled).
+    pub fn read_now(model: &Classifier) -> Result<Self, WeightsError> {
+        let (params, all) = Self::layout(model);
+        let values = match all {
+            #[cfg(not(target_arch = "wasm32"))]
+            Some(all) => all
+                .into_data()
+                .try_to_vec::<f32>()
+                .map_err(|e| WeightsError::Write(format!("{e:?}")))?,
+            #[cfg(target_arch = "wasm32")]
+            Some(all) => {
+                use std::future::Future;
+                let mut read = std::pin::pin!(crate::device::read_floats(all));
+                let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+                match read.as_mut().poll(&mut context) {
+                    std::task::Poll::Ready(values) => values.map_err(WeightsError::Write)?,
+                    std::task::Poll::Pending => {
+                        return Err(WeightsError::Write(
+                            "this network is on the GPU: its weights can only be read \
+                             asynchronously"
+                                .to_string(),
+                        ));
+                    }
+                }
+            }
+            None => Vec::new(),
+        };
+        Self::fill(params, &values)
+    }
+
+    /// Each float parameter of `model` without its values, and all of them flattened into one
+    /// tensor on the device (none when there are no parameters).
+    fn layout(model: &Classifier) -> (Vec<HostParam>, Option<Tensor<1>>) {
         let mut layout = Layout::default();
         model.visit(&mut layout);
-        let (mut params, tensors): (Vec<HostParam>, Vec<Tensor<1>>) =
-            layout.params.into_iter().unzip();
-        let all = if tensors.is_empty() {
-            Vec::new()
-        } else {
-            crate::device::read_floats(Tensor::cat(tensors, 0))
-                .await
-                .map_err(WeightsError::Write)?
-        };
-        let mut rest = all.as_slice();
+        let (params, tensors): (Vec<HostParam>, Vec<Tensor<1>>) = layout.params.into_iter().unzip();
+        let all = (!tensors.is_empty()).then(|| Tensor::cat(tensors, 0));
+        (params, all)
+    }
+
+    /// `params` with their values, taken in order from `values` (as [`HostWeights::layout`]
+    /// concatenated them).
+    fn fill(mut params: Vec<HostParam>, values: &[f32]) -> Result<Self, WeightsError> {
+        let mut rest = values;
         for param in &mut params {
             let len = param.shape.iter().product::<usize>();
             if rest.len() < len {
@@ -91,29 +135,6 @@ impl HostWeights {
             rest = tail;
         }
         Ok(HostWeights { params })
-    }
-
-    /// [`HostWeights::read`] without waiting: natively it blocks until the device answers; in
-    /// the browser only a network on the CPU can be read at once (its read is already done
-    /// when first polled).
-    pub fn read_now(model: &Classifier) -> Result<Self, WeightsError> {
-        #[cfg(not(target_arch = "wasm32"))]
-        {
-            futures::executor::block_on(Self::read(model))
-        }
-        #[cfg(target_arch = "wasm32")]
-        {
-            use std::future::Future;
-            let mut read = std::pin::pin!(Self::read(model));
-            let mut context = std::task::Context::from_waker(std::task::Waker::noop());
-            match read.as_mut().poll(&mut context) {
-                std::task::Poll::Ready(weights) => weights,
-                std::task::Poll::Pending => Err(WeightsError::Write(
-                    "this network is on the GPU: its weights can only be read asynchronously"
-                        .to_string(),
-                )),
-            }
-        }
     }
 
     /// How many numbers these weights hold.

@@ -3,7 +3,9 @@
 
 use burn::prelude::*;
 use burn::store::burn_pack::DType;
-use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
+use burn::store::{
+    BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore, bridge,
+};
 use safetensors::{Dtype, tensor::TensorView};
 
 use super::{
@@ -28,6 +30,7 @@ pub fn pytorch_names(architecture: Architecture) -> &'static [(&'static str, &'s
     }
 }
 
+/// PyTorch's name for burn's parameter `burn_name` (unknown names are kept).
 fn to_pytorch_name(architecture: Architecture, burn_name: &str) -> String {
     pytorch_names(architecture)
         .iter()
@@ -37,6 +40,19 @@ fn to_pytorch_name(architecture: Architecture, burn_name: &str) -> String {
                 .map(|rest| format!("{torch}{rest}"))
         })
         .unwrap_or_else(|| burn_name.to_string())
+}
+
+/// burn's name for PyTorch's parameter `torch_name` (unknown names are kept, and then refused
+/// as unexpected when applied).
+fn to_burn_name(architecture: Architecture, torch_name: &str) -> String {
+    pytorch_names(architecture)
+        .iter()
+        .find_map(|(burn, torch)| {
+            torch_name
+                .strip_prefix(torch)
+                .map(|rest| format!("{burn}{rest}"))
+        })
+        .unwrap_or_else(|| torch_name.to_string())
 }
 
 /// Encode a classifier as safetensors with PyTorch's names and layouts, and digit-transfer's
@@ -106,6 +122,9 @@ pub fn from_safetensors(
     }
     let file = safetensors::SafeTensors::deserialize(bytes)
         .map_err(|e| WeightsError::NotSafetensors(e.to_string()))?;
+    // burn's names (PyTorch's `fc1.weight` is `backbone.Mlp.fc1.weight`); the layouts are
+    // burn's own PyTorchToBurnAdapter's, as the tensors are applied.
+    let mut renamed = Vec::new();
     for (name, tensor) in file.iter() {
         if tensor.dtype() != safetensors::Dtype::F32 {
             return Err(WeightsError::BadTensor {
@@ -117,6 +136,13 @@ pub fn from_safetensors(
             });
         }
         check_finite(name, tensor.data())?;
+        let data =
+            TensorData::from_bytes_vec(tensor.data().to_vec(), tensor.shape().to_vec(), DType::F32);
+        renamed.push(bridge::from_data(
+            data,
+            to_burn_name(architecture, name),
+            None,
+        ));
     }
     let class_names: Vec<String> = match metadata.get(KEY_CLASSES) {
         Some(json) => {
@@ -134,16 +160,9 @@ pub fn from_safetensors(
     };
     check_class_count(&class_names)?;
     let mut model = Classifier::new(architecture, class_names.len(), device);
-    let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec()))
-        .with_from_adapter(PyTorchToBurnAdapter)
-        .validate(false)
-        .allow_partial(true);
-    for (burn, torch) in pytorch_names(architecture) {
-        store = store.with_key_remapping(format!("^{}", regex::escape(torch)), *burn);
-    }
-    let result = model
-        .load_from(&mut store)
-        .map_err(|e| WeightsError::NotSafetensors(e.to_string()))?;
+    // Applied without SafetensorsStore, whose key remapping would bring a regular-expression
+    // engine into every wasm build.
+    let result = model.apply(renamed, None, Some(Box::new(PyTorchToBurnAdapter)), false);
     check_applied(result, architecture, |path| {
         to_pytorch_name(architecture, path)
     })?;
