@@ -96,18 +96,41 @@ fn finish(
 /// `per_class` typeset digits of each class: fonts in turn, each with a random slant
 /// (±0.25) and the usual augmentation, reproducible from `seed`.
 pub fn font_digits(fonts: &[FontVec], per_class: usize, seed: u64) -> Vec<Sample> {
+    let digits: Vec<String> = (0..DIGIT_CLASSES).map(|d| d.to_string()).collect();
+    font_glyphs(fonts, &digits, per_class, seed)
+}
+
+/// The Latin capitals A–Z, lower case a–z, and arithmetic and punctuation signs that no
+/// font draws alike: the classes of the typeset new tasks.
+pub const CAPITALS: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+pub const LOWER_CASE: &str = "abcdefghijklmnopqrstuvwxyz";
+pub const SIGNS: &str = "+−×÷=<>%#@&?";
+
+/// `per_class` typeset samples of each of `glyphs` (class `i` is `glyphs[i]`), as
+/// [`font_digits`] makes them.
+pub fn font_glyphs(
+    fonts: &[FontVec],
+    glyphs: &[String],
+    per_class: usize,
+    seed: u64,
+) -> Vec<Sample> {
     let mut rng = StdRng::seed_from_u64(seed);
     let augmentation = Augmentation::default();
-    let mut samples = Vec::with_capacity(per_class * DIGIT_CLASSES);
+    let mut samples = Vec::with_capacity(per_class * glyphs.len());
     for index in 0..per_class {
-        for digit in 0..DIGIT_CLASSES {
-            let font = &fonts[(index * DIGIT_CLASSES + digit) % fonts.len().max(1)];
+        for (label, text) in glyphs.iter().enumerate() {
+            let font = &fonts[(index * glyphs.len() + label) % fonts.len().max(1)];
             let mut canvas = GrayImage::from_pixel(96, 96, Luma([255]));
             let scale = PxScale::from(rng.random_range(60.0..80.0));
-            let text = digit.to_string();
-            imageproc::drawing::draw_text_mut(&mut canvas, Luma([0]), 20, 2, scale, font, &text);
+            // 20 pixels in, as the digits always were; a glyph too wide for that, centred.
+            let (width, _) = imageproc::drawing::text_size(scale, font, text);
+            let x = match i32::try_from(width).unwrap_or(i32::MAX) {
+                w if w <= 76 => 20,
+                w => ((96 - w) / 2).max(0),
+            };
+            imageproc::drawing::draw_text_mut(&mut canvas, Luma([0]), x, 2, scale, font, text);
             let canvas = slant(&canvas, rng.random_range(-0.25..0.25));
-            if let Some(sample) = finish(&canvas, digit, &augmentation, &mut rng) {
+            if let Some(sample) = finish(&canvas, label, &augmentation, &mut rng) {
                 samples.push(sample);
             }
         }

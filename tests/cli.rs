@@ -674,7 +674,7 @@ fn sweep_writes_a_report_of_settings_over_domains_shots_and_seeds() {
     ]);
     assert!(ok, "{stderr}");
     assert!(
-        stdout.contains("(8 runs; adapt: 1 rounds, new_task: 1 rounds;"),
+        stdout.contains("(22 runs; adapt: 1 rounds, new_task: 1 rounds, scratch: 1 rounds;"),
         "{stdout}"
     );
     let text = std::fs::read_to_string(path("t.md")).unwrap();
@@ -684,7 +684,7 @@ fn sweep_writes_a_report_of_settings_over_domains_shots_and_seeds() {
     );
     assert!(
         text.contains(
-            "| setting | mean accuracy | drawn symbols (new task) | forgetting (adapt) |"
+            "| setting | mean accuracy | drawn symbols (new task) | typeset signs (new task) | typeset capitals (new task) | typeset lower case (new task) | forgetting (adapt) |"
         ),
         "{text}"
     );
@@ -695,20 +695,36 @@ fn sweep_writes_a_report_of_settings_over_domains_shots_and_seeds() {
         "## Targets",
         "## Adapting the digits, round 1 (the last)",
         "## A new task, round 1 (the last)",
+        "### A fresh network (from scratch)",
+        "## A fresh network (from scratch), round 1 (the last)",
         "### UCI handwriting: target accuracy",
         "### drawn symbols (new task): target accuracy",
+        "### typeset capitals (new task): target accuracy",
+        "| from scratch with its defaults, the same tasks |",
     ] {
         assert!(text.contains(heading), "{heading}: {text}");
     }
-    // Each search's tables: the adapt one's, then the new task's.
-    let (adapt_tables, new_tables) = text
+    // Each search's tables: the adapt one's, the new task's, then the fresh network's.
+    let (adapt_tables, rest) = text
         .split_once("## A new task, round 1")
         .expect("the new task's tables");
-    for (adapt, tables, domains) in [(true, adapt_tables, 3), (false, new_tables, 1)] {
-        let second = format!(
-            "| {} |",
-            digit_transfer::sweep::variants(&Settings::chosen(adapt), adapt, true)[1].name
-        );
+    let (new_tables, scratch_tables) = rest
+        .split_once("## A fresh network (from scratch), round 1")
+        .expect("the fresh network's tables");
+    for (adapt, base, tables, domains) in [
+        (true, Settings::default(), adapt_tables, 3),
+        (false, Settings::new_task(), new_tables, 4),
+        (false, Settings::scratch(), scratch_tables, 4),
+    ] {
+        let variants = digit_transfer::sweep::variants(&base, adapt, true);
+        if base.strategy == digit_transfer::transfer::Strategy::Scratch {
+            assert!(
+                variants
+                    .iter()
+                    .all(|v| v.settings.strategy == base.strategy)
+            );
+        }
+        let second = format!("| {} |", variants[1].name);
         for row in ["| base |", second.as_str()] {
             let rows = tables.lines().filter(|l| l.starts_with(row)).count();
             // Once in the summary, once per domain.
@@ -717,7 +733,7 @@ fn sweep_writes_a_report_of_settings_over_domains_shots_and_seeds() {
     }
     let choice: Value =
         serde_json::from_str(&std::fs::read_to_string(path("t.json")).unwrap()).unwrap();
-    for search in ["adapt", "new_task"] {
+    for search in ["adapt", "new_task", "scratch"] {
         let round = &choice[search]["rounds"][0];
         let variants = round["variants"].as_array().unwrap();
         assert_eq!(variants.len(), 2);
@@ -727,13 +743,13 @@ fn sweep_writes_a_report_of_settings_over_domains_shots_and_seeds() {
     }
     let runs: Value =
         serde_json::from_str(&std::fs::read_to_string(path("runs.json")).unwrap()).unwrap();
-    for (search, count) in [("adapt", 6), ("new_task", 2)] {
+    for (search, count) in [("adapt", 6), ("new_task", 8), ("scratch", 8)] {
         let outcomes = runs[search][0]["outcomes"].as_array().unwrap();
         assert_eq!(outcomes.len(), count);
         for o in outcomes {
             let accuracy = o["accuracy"].as_f64().unwrap();
             assert!((0.0..=1.0).contains(&accuracy), "{o}");
-            let adapt = o["domain"] != "drawn symbols (new task)";
+            let adapt = !o["domain"].as_str().unwrap().ends_with("(new task)");
             assert_eq!(adapt, search == "adapt", "{o}");
             assert_eq!(o["forgetting"].is_number(), adapt, "{o}");
         }

@@ -7,7 +7,7 @@ use digit_transfer::data::{Sample, Split};
 use digit_transfer::device::cpu;
 use digit_transfer::model::{Architecture, Classifier};
 use digit_transfer::train::{self, Silent, TrainConfig, TrainSets};
-use digit_transfer::transfer::{self, Strategy, TransferError};
+use digit_transfer::transfer::{self, Settings, Strategy, TransferError};
 use digit_transfer::weights::{self, WeightsInfo};
 use futures::executor::block_on;
 
@@ -427,6 +427,58 @@ fn fine_tuning_on_typeset_digits_beats_zero_shot_and_scratch() {
         head > scratch + 0.15,
         "head-only {head} vs scratch {scratch}"
     );
+}
+
+/// A new task of ten typeset capitals (A–J), ten a class, with the defaults a person gets
+/// for each strategy when they change nothing: the from-scratch baseline trains (it was at
+/// chance with the new task's settings), and transfer still beats it.
+#[test]
+fn scratch_with_its_own_defaults_trains_well_above_chance() {
+    let device = cpu();
+    let fonts = digit_transfer::synthetic::system_fonts()
+        .expect("fonts (scripts/setup.sh --test installs them)");
+    let (model, info) = pretrained(Architecture::Cnn, &device);
+    let domain = digit_transfer::sweep::typeset("capitals", &fonts, "ABCDEFGHIJ", 20);
+    let shots = digit_transfer::data::first_per_class(&domain.pool, 10);
+    assert_eq!((shots.len(), domain.test.len()), (100, 200));
+    let run = |strategy: Strategy| {
+        let settings = Settings::new_task().for_strategy(strategy, false);
+        let task = transfer::Task {
+            class_names: &domain.classes,
+            samples: &shots,
+        };
+        let request = transfer::FineTuneRequest {
+            pretrained: &model,
+            info: &info,
+            task,
+            settings: &settings,
+            source: transfer::SourceDigits::default(),
+            resume: None,
+        };
+        let tuned = block_on(transfer::fine_tune(request, &device, &mut Silent)).unwrap();
+        let accuracy = block_on(train::evaluate(&tuned.model, &domain.test, &device))
+            .unwrap()
+            .accuracy();
+        (accuracy, tuned.report.trained_with)
+    };
+    let (scratch, scratch_settings) = run(Strategy::Scratch);
+    let (full, full_settings) = run(Strategy::Full);
+    // The report says what each ran with: the fresh network its own defaults.
+    let own = Settings::scratch();
+    assert!(
+        scratch_settings.starts_with(&format!("learning rate {} ·", own.learning_rate)),
+        "{scratch_settings}"
+    );
+    assert!(
+        full_settings.starts_with(&format!(
+            "learning rate {} (backbone ×0.1)",
+            Settings::new_task().learning_rate
+        )),
+        "{full_settings}"
+    );
+    // Chance is 0.1.
+    assert!(scratch > 0.5, "scratch {scratch} ({scratch_settings})");
+    assert!(full > scratch, "full {full} vs scratch {scratch}");
 }
 
 /// Keeps every checkpoint a run hands over, through a burnpack file as the page keeps them.

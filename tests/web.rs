@@ -281,6 +281,8 @@ async fn page_boundary_fine_tunes_predicts_and_moves_samples() {
             images: images.clone(),
             labels: labels.clone(),
             settings: settings.clone(),
+            strategy: settings.strategy,
+            adapt: false,
             resume,
         };
         serde_wasm_bindgen::to_value(&job).expect("job")

@@ -43,6 +43,7 @@ function summaryItems(report, device) {
     ["Strategy", `${STRATEGY_NAMES[report.strategy]} · ${start}`],
     ["Device", device],
     ["Samples", `${report.train_samples} train · ${report.validation_samples} validation${report.kept_samples ? ` · ${report.kept_samples} MNIST digits keeping the others` : ""}`],
+    ["Settings", report.trained_with],
     ["Epochs", `${report.history.length}${report.early_stopped ? " (stopped early)" : ""}${report.stopped ? " (stopped)" : ""}${report.best_epoch ? `, kept epoch ${report.best_epoch}` : ""}`],
     ["Speed", last ? `${Math.round(last.samples_per_sec).toLocaleString("en")} samples/s · ${report.seconds.toFixed(1)} s in all` : "–"],
     ["Validation accuracy", v ? `${percent(report.validation_accuracy_before)} before → ${percent(v.accuracy)} after` : "no validation split"],

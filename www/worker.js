@@ -221,7 +221,7 @@ async function train({ id, pretrained, classes, images, labels, settings, strate
       ? (epoch, weights) => post({ type: "checkpoint", id, strategy, epoch, weights }, [weights.buffer])
       : undefined;
     const from = resume?.strategy === strategy ? { weights: resume.weights, epoch: resume.epoch } : null;
-    const job = { pretrained, classes, images, labels, settings: { ...settings, strategy }, resume: from };
+    const job = { pretrained, classes, images, labels, settings, strategy, adapt, resume: from };
     const result = await bench.fine_tune(job, onProgress, onCheckpoint);
     const weights = result.weights;
     post({ type: "result", id, strategy, report: result.report, weights }, [weights.buffer]);

@@ -96,9 +96,10 @@ pub(super) struct SettingsArgs {
 }
 
 impl SettingsArgs {
-    /// The flags given, over the defaults for the task (`adapt`ing the pretrained digits or not).
+    /// The flags given, over the defaults for the task (`adapt`ing the pretrained digits or not)
+    /// and the strategy (a fresh network has its own: `Settings::chosen_for`).
     pub fn settings(&self, adapt: bool) -> Settings {
-        let d = Settings::chosen(adapt);
+        let d = Settings::chosen_for(self.strategy, adapt);
         Settings {
             strategy: self.strategy.unwrap_or(d.strategy),
             epochs: self.epochs.unwrap_or(d.epochs),
@@ -137,9 +138,11 @@ pub(super) fn defaults_help() -> String {
     };
     format!(
         "Defaults (the sweep's choice, docs/TRANSFER.md; a new head has no digits to forget):\n  \
-         adapting the digits: {}\n  a new task:          {}",
+         adapting the digits: {}\n  a new task:          {}\n  \
+         --strategy scratch:  {}",
         flags(&Settings::default()),
-        flags(&Settings::new_task())
+        flags(&Settings::new_task()),
+        flags(&Settings::scratch())
     )
 }
 
@@ -187,6 +190,18 @@ mod tests {
             (0.5, 3, Some(4))
         );
         assert_eq!(changed.rehearsal, Settings::new_task().rehearsal);
+        // A fresh network has its own defaults, in either task; a flag still wins.
+        for adapt in [true, false] {
+            assert_eq!(
+                settings(&["--strategy", "scratch"], adapt),
+                Settings::scratch()
+            );
+        }
+        let scratch = settings(&["--strategy", "scratch", "--lr", "0.02"], false);
+        assert_eq!(scratch.learning_rate, 0.02);
+        assert_eq!(scratch.epochs, Settings::scratch().epochs);
+        let full = settings(&["--strategy", "full"], true);
+        assert_eq!(full.learning_rate, Settings::default().learning_rate);
     }
 
     /// The help lists both sets as flags that parse back to them.
@@ -202,5 +217,11 @@ mod tests {
             // Parsed for the other task, the flags still give this task's defaults.
             assert_eq!(settings(&flags, !adapt), Settings::chosen(adapt), "{line}");
         }
+        let line = help
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("--strategy scratch:"))
+            .unwrap_or_else(|| panic!("scratch {help}"));
+        let flags: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(settings(&flags, true), Settings::scratch(), "{line}");
     }
 }

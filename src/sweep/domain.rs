@@ -5,9 +5,10 @@ use thiserror::Error;
 
 use crate::data::{DIGIT_CLASSES, IMAGE_PIXELS, Sample, digit_names, first_per_class};
 use crate::preprocess::{self, Canvas, PixelFormat, Polarity};
-use crate::synthetic::{self, SYMBOL_NAMES};
+use crate::synthetic::{self, CAPITALS, LOWER_CASE, SIGNS, SYMBOL_NAMES};
 
 /// A target domain: where the few-shot samples are drawn from, and its own test set.
+#[derive(Clone)]
 pub struct Domain {
     pub name: &'static str,
     pub classes: Vec<String>,
@@ -39,8 +40,9 @@ pub fn transposed(sample: &Sample) -> Sample {
 }
 
 /// The domains made here: typeset digits (`fonts`), transposed MNIST digits (the training
-/// split for shots, the held-out split for the test), and drawn symbols as a new three-class
-/// task; `test_per_class` samples of each class to measure on.
+/// split for shots, the held-out split for the test), and as new tasks drawn symbols (3
+/// classes), typeset signs (12), capitals (26) and lower-case letters (26);
+/// `test_per_class` samples of each class to measure on.
 pub fn domains(
     fonts: &[ab_glyph::FontVec],
     mnist_train: &[Sample],
@@ -69,7 +71,36 @@ pub fn domains(
             pool: synthetic::symbols(20, 1),
             test: synthetic::symbols(test_per_class, 100),
         },
+        typeset("typeset signs (new task)", fonts, SIGNS, test_per_class),
+        typeset(
+            "typeset capitals (new task)",
+            fonts,
+            CAPITALS,
+            test_per_class,
+        ),
+        typeset(
+            "typeset lower case (new task)",
+            fonts,
+            LOWER_CASE,
+            test_per_class,
+        ),
     ]
+}
+
+/// A new task of the characters of `glyphs`, typeset in `fonts`.
+pub fn typeset(
+    name: &'static str,
+    fonts: &[ab_glyph::FontVec],
+    glyphs: &str,
+    test_per_class: usize,
+) -> Domain {
+    let classes: Vec<String> = glyphs.chars().map(String::from).collect();
+    Domain {
+        name,
+        pool: synthetic::font_glyphs(fonts, &classes, 20, 1),
+        test: synthetic::font_glyphs(fonts, &classes, test_per_class, 100),
+        classes,
+    }
 }
 
 /// The UCI optical digits as scikit-learn ships them (`digits.csv`): one digit a line, 64

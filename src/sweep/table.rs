@@ -14,6 +14,8 @@ pub struct Summary {
     pub slowest_seconds: f64,
     /// Mean images trained on, over the runs with the most shots.
     pub slowest_images: f64,
+    /// The same per class of each run's task.
+    pub slowest_images_per_class: f64,
 }
 
 fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
@@ -65,6 +67,12 @@ pub fn summarise(outcomes: &[Outcome], name: &str) -> Summary {
             runs.iter()
                 .filter(|o| o.shots == most_shots)
                 .map(|o| o.images as f64),
+        )
+        .unwrap_or(0.0),
+        slowest_images_per_class: mean(
+            runs.iter()
+                .filter(|o| o.shots == most_shots)
+                .map(|o| o.images as f64 / o.classes.max(1) as f64),
         )
         .unwrap_or(0.0),
     }
@@ -153,6 +161,7 @@ mod tests {
             forgetting,
             seconds: shots as f64,
             images: shots * 10,
+            classes: 2,
         }
     }
 
@@ -169,6 +178,7 @@ mod tests {
         assert_eq!(a.forgetting, Some(0.01));
         assert_eq!(a.slowest_seconds, 4.0);
         assert_eq!(a.slowest_images, 40.0);
+        assert_eq!(a.slowest_images_per_class, 20.0);
         assert_eq!(summarise(&outcomes, "b").forgetting, None);
         let table = summary_table(&outcomes, &["d"]);
         let rows: Vec<&str> = table.lines().skip(2).collect();

@@ -231,6 +231,10 @@ pub struct FineTuneReport {
     /// samples".
     pub notes: Vec<String>,
     pub config: TrainConfig,
+    /// What it trained with, for people: e.g. "learning rate 0.001 · up to 120 epochs,
+    /// patience 10 · batch 8 · augmented · weight decay 0.0001" (*Compare* may run a fresh
+    /// network with its own defaults).
+    pub trained_with: String,
     pub history: Vec<EpochSummary>,
     pub best_epoch: Option<usize>,
     pub stopped: bool,
@@ -252,6 +256,33 @@ pub struct FineTuneReport {
     /// after it).
     pub resumed_after_epoch: Option<usize>,
     pub seconds: f64,
+}
+
+/// A run's training settings in a line, for people (`FineTuneReport::trained_with`).
+fn trained_with(config: &TrainConfig) -> String {
+    let rate = config.learning_rate;
+    let mut parts = vec![match config.backbone {
+        BackboneMode::Frozen => format!("learning rate {rate} (backbone frozen)"),
+        BackboneMode::Train { lr_scale } if lr_scale != 1.0 => {
+            format!("learning rate {rate} (backbone ×{lr_scale})")
+        }
+        BackboneMode::Train { .. } => format!("learning rate {rate}"),
+    }];
+    parts.push(match config.patience {
+        Some(patience) => format!("up to {} epochs, patience {patience}", config.epochs),
+        None => format!("{} epochs", config.epochs),
+    });
+    parts.push(format!("batch {}", config.batch_size));
+    if config.augmentation.is_some() {
+        parts.push("augmented".into());
+    }
+    if config.weight_decay > 0.0 {
+        parts.push(format!("weight decay {}", config.weight_decay));
+    }
+    if config.rehearsal > 0 {
+        parts.push(format!("{} MNIST digits a batch", config.rehearsal));
+    }
+    parts.join(" · ")
 }
 
 /// The weights after an epoch of a run that was interrupted (a lost GPU): the run can go on
@@ -347,6 +378,7 @@ pub async fn fine_tune(
         kept_samples: train_set.len() - own_train,
         kept_by_rehearsal,
         notes,
+        trained_with: trained_with(&config),
         config,
         history: outcome.history,
         best_epoch: outcome.best_epoch,

@@ -75,6 +75,23 @@ impl Settings {
         }
     }
 
+    /// The sweep's choice for a fresh network (docs/TRANSFER.md, its own search over the new
+    /// tasks): the baseline that transfer is measured against. A network without pretrained
+    /// features needs a lower learning rate and more patience than one adapting them; with the
+    /// new task's settings it does not train at all.
+    pub fn scratch() -> Settings {
+        Settings {
+            strategy: Strategy::Scratch,
+            epochs: 120,
+            learning_rate: 1e-3,
+            weight_decay: 1e-4,
+            augment: true,
+            patience: 10,
+            rehearsal: 0,
+            ..Settings::default()
+        }
+    }
+
     /// The settings a run takes when a person changes nothing: [`Settings::default`] when
     /// `adapt`ing the pretrained digits, else [`Settings::new_task`].
     pub fn chosen(adapt: bool) -> Settings {
@@ -82,6 +99,46 @@ impl Settings {
             Settings::default()
         } else {
             Settings::new_task()
+        }
+    }
+
+    /// The defaults of a run of `strategy` (none: the task's own): [`Settings::scratch`] for
+    /// a fresh network, else [`Settings::chosen`].
+    pub fn chosen_for(strategy: Option<Strategy>, adapt: bool) -> Settings {
+        match strategy {
+            Some(Strategy::Scratch) => Settings::scratch(),
+            Some(strategy) => Settings {
+                strategy,
+                ..Settings::chosen(adapt)
+            },
+            None => Settings::chosen(adapt),
+        }
+    }
+
+    /// What `strategy` runs with when these settings are compared across strategies: these,
+    /// with its strategy. A fresh network takes its own defaults ([`Settings::scratch`],
+    /// keeping the seed and validation split) where these are the task's defaults in all that
+    /// trains, i.e. where a person changed nothing: the task's defaults are chosen for a
+    /// pretrained backbone, and a baseline that cannot train measures nothing.
+    pub fn for_strategy(&self, strategy: Strategy, adapt: bool) -> Settings {
+        let task = Settings::chosen(adapt);
+        let unchanged = Settings {
+            strategy: task.strategy,
+            seed: task.seed,
+            validation_split: task.validation_split,
+            ..self.clone()
+        } == task;
+        if strategy == Strategy::Scratch && unchanged {
+            Settings {
+                seed: self.seed,
+                validation_split: self.validation_split,
+                ..Settings::scratch()
+            }
+        } else {
+            Settings {
+                strategy,
+                ..self.clone()
+            }
         }
     }
 

@@ -7,7 +7,7 @@ use crate::data::Sample;
 use crate::device::{DeviceKind, Selected};
 use crate::samples::{self, SampleSet};
 use crate::train::{BatchProgress, Control, EpochSummary, Observer};
-use crate::transfer::{self, Checkpoint, Settings, SourceDigits, Task};
+use crate::transfer::{self, Checkpoint, Settings, SourceDigits, Strategy, Task};
 use crate::weights;
 
 use super::{from_js, js_error, select_device, to_js};
@@ -36,6 +36,13 @@ pub struct FineTuneJob {
     /// Read strictly: a setting this build does not know is refused, not ignored.
     #[serde(deserialize_with = "super::strict")]
     pub settings: Settings,
+    /// The strategy of this run (*Compare* runs each in turn). It runs with `settings`, or a
+    /// fresh network with its own defaults where the person changed none of the task's
+    /// (`Settings::for_strategy`).
+    pub strategy: Strategy,
+    /// Whether the page adapts the pretrained digits (else a new task): whose defaults
+    /// `settings` are measured against.
+    pub adapt: bool,
     #[serde(default)]
     pub resume: Option<Resume>,
 }
@@ -161,8 +168,11 @@ impl Workbench {
             images,
             labels,
             settings,
+            strategy,
+            adapt,
             resume,
         } = from_js(job, "fine-tuning job")?;
+        let settings = settings.for_strategy(strategy, adapt);
         samples::check_classes(&classes).map_err(js_error)?;
         let samples = samples::from_buffers(&images, &labels, classes.len()).map_err(js_error)?;
         let device = &self.selected.device;

@@ -1,7 +1,8 @@
 //! `sweep`: fine-tune every target domain at a few shots per class over several seeds with
 //! the settings varied around a base, move the base to the best neighbour and repeat until
-//! the base is best; once for adapting the digits and once for a new task, whose defaults
-//! differ. Writes the tables the defaults come from.
+//! the base is best; once for adapting the digits, once for a new task, and once for a fresh
+//! network (the from-scratch baseline) on the new tasks, whose defaults all differ. Writes
+//! the tables the defaults come from.
 
 use std::path::{Path, PathBuf};
 
@@ -52,6 +53,36 @@ pub(super) struct SweepArgs {
     /// Every single run's figures, as JSON.
     #[arg(long)]
     runs: Option<PathBuf>,
+    /// The searches to run, comma-separated (all by default; fewer for a quick look).
+    #[arg(long, value_delimiter = ',', default_value = "adapt,new-task,scratch")]
+    searches: Vec<SearchKind>,
+}
+
+/// Which defaults a search chooses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(super) enum SearchKind {
+    /// Adapting the pretrained digits (`Settings::default`), on the digit domains; forgetting
+    /// is bounded.
+    Adapt,
+    /// A new task (`Settings::new_task`), on the new-task domains.
+    NewTask,
+    /// A fresh network (`Settings::scratch`), the baseline, on the new-task domains.
+    Scratch,
+}
+
+impl SearchKind {
+    fn adapt(self) -> bool {
+        self == SearchKind::Adapt
+    }
+
+    /// Where the search starts: the current default.
+    fn first_base(self) -> Settings {
+        match self {
+            SearchKind::Adapt => Settings::default(),
+            SearchKind::NewTask => Settings::new_task(),
+            SearchKind::Scratch => Settings::scratch(),
+        }
+    }
 }
 
 /// One round of the search: the settings around `base`, their runs, and the best of them.
@@ -145,10 +176,9 @@ impl Runs {
     }
 }
 
-/// One search: which task it chooses for, the domains it measures, and its rounds.
+/// One search: which defaults it chooses, the domains it measures, and its rounds.
 pub(super) struct Search {
-    /// Adapting the pretrained digits (forgetting bounded), or a new task.
-    adapt: bool,
+    kind: SearchKind,
     domains: Vec<Domain>,
     rounds: Vec<Round>,
     runs: usize,
@@ -156,29 +186,33 @@ pub(super) struct Search {
 
 impl Search {
     fn title(&self) -> &'static str {
-        if self.adapt {
-            "Adapting the digits"
-        } else {
-            "A new task"
+        match self.kind {
+            SearchKind::Adapt => "Adapting the digits",
+            SearchKind::NewTask => "A new task",
+            SearchKind::Scratch => "A fresh network (from scratch)",
         }
     }
 
     fn key(&self) -> &'static str {
-        if self.adapt { "adapt" } else { "new_task" }
+        match self.kind {
+            SearchKind::Adapt => "adapt",
+            SearchKind::NewTask => "new_task",
+            SearchKind::Scratch => "scratch",
+        }
     }
 
     fn domain_names(&self) -> Vec<&'static str> {
         self.domains.iter().map(|d| d.name).collect()
     }
 
-    /// From `Settings::chosen` for the task, climb: each round tries the settings around the
-    /// base (the first also their corners) and moves to the best, until the base is best.
+    /// From the current default, climb: each round tries the settings around the base (the
+    /// first also their corners) and moves to the best, until the base is best.
     async fn climb(&mut self, bench: &Bench<'_>, args: &SweepArgs) -> Result<()> {
         let mut runs = Runs::default();
-        let mut base = Settings::chosen(self.adapt);
+        let mut base = self.kind.first_base();
         for round in 1..=args.rounds.max(1) {
             eprintln!("{}: round {round}", self.title());
-            let mut variants = sweep::variants(&base, self.adapt, round == 1);
+            let mut variants = sweep::variants(&base, self.kind.adapt(), round == 1);
             if args.variations > 0 {
                 variants.truncate(args.variations + 1);
             }
@@ -244,12 +278,16 @@ pub(super) async fn run(args: SweepArgs) -> Result<()> {
         .into_iter()
         .partition(|d| d.classes == info.class_names);
     let mut searches = Vec::new();
-    for (adapt, domains) in [(true, adapt), (false, new_task)] {
-        if domains.is_empty() {
+    for kind in [SearchKind::Adapt, SearchKind::NewTask, SearchKind::Scratch] {
+        let domains = match kind {
+            SearchKind::Adapt => adapt.clone(),
+            _ => new_task.clone(),
+        };
+        if domains.is_empty() || !args.searches.contains(&kind) {
             continue;
         }
         let mut search = Search {
-            adapt,
+            kind,
             domains,
             rounds: Vec::new(),
             runs: 0,
