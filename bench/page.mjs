@@ -87,6 +87,21 @@ async function pageLoad(browser, origin, digit) {
   return figures;
 }
 
+/** The training worker's CPU build's memory (bytes): the threaded build's, shared with its
+ * threads, where it trains on that (isolated, more than one core), else the single-threaded
+ * build's. Asked of the training worker itself: its pool's threads never answer (they run
+ * rayon). */
+function trainingWorkerMemory(page) {
+  const worker = page.workers().findLast((w) => w.url().endsWith("/www/worker.js"));
+  if (!worker) throw new Error("no training worker");
+  return worker.evaluate(async () => {
+    if (self.crossOriginIsolated && (navigator.hardwareConcurrency ?? 1) > 1) {
+      return (await import("../digit-transfer-threads.js")).thread_start_parts()[1].buffer.byteLength;
+    }
+    return (await (await import("../digit-transfer.js")).default()).memory.buffer.byteLength;
+  });
+}
+
 async function memoryAfterFineTunes(browser, origin, runs) {
   const context = await browser.newContext();
   const page = await context.newPage();
@@ -102,8 +117,6 @@ async function memoryAfterFineTunes(browser, origin, runs) {
   await page.setInputFiles("#import-samples", path);
   await page.waitForFunction(() => /^130 samples/.test(document.querySelector("#sample-count").textContent));
   await page.fill("#settings [name=epochs]", "20");
-  const worker = () => page.workers().at(-1);
-  const workerMemory = () => worker().evaluate(async () => (await (await import("../digit-transfer.js")).default()).memory.buffer.byteLength);
   const pageMemory = () => page.evaluate(async () => ({
     // A collection first, so that the heap figure is what is still referenced.
     gc: globalThis.gc?.(),
@@ -116,7 +129,7 @@ async function memoryAfterFineTunes(browser, origin, runs) {
     const started = Date.now();
     await page.click("#train");
     await page.waitForFunction((n) => Number(document.body.dataset.trained ?? 0) > n, trained, { timeout: 600_000 });
-    samples.push({ run: i, seconds: (Date.now() - started) / 1000, worker_wasm: await workerMemory(), ...(await pageMemory()) });
+    samples.push({ run: i, seconds: (Date.now() - started) / 1000, worker_wasm: await trainingWorkerMemory(page), ...(await pageMemory()) });
     log(`  fine-tune ${i}: ${JSON.stringify(samples.at(-1))}`);
   }
   await context.close();
@@ -192,7 +205,7 @@ async function importAtScale(browser, origin, digits) {
       await page.waitForFunction((t) => Number(document.body.dataset.trained ?? 0) > t || /failed/.test(document.querySelector("#status").textContent), trained, { timeout: 900_000 });
       result.fine_tune_seconds = (Date.now() - tuned) / 1000;
       result.fine_tune_status = await page.textContent("#train-status");
-      result.worker_wasm = await page.workers().at(-1).evaluate(async () => (await (await import("../digit-transfer.js")).default()).memory.buffer.byteLength).catch(() => null);
+      result.worker_wasm = await trainingWorkerMemory(page).catch(() => null);
     }
     log(`  import ${n}: ${JSON.stringify(result)}`);
     out.push(result);
