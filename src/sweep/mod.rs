@@ -418,10 +418,14 @@ mod tests {
                 .iter()
                 .all(|v| v.settings.strategy == Strategy::Scratch)
         );
-        // No corners (they vary the strategy): only the one-factor changes, less the two
-        // other strategies.
-        let others = variants(&Settings::new_task(), false, false).len() - 2;
-        assert_eq!(fresh.len(), others);
+        // No corners (they vary the strategy) and no other strategy: the one-factor changes
+        // of everything else.
+        assert!(
+            !fresh
+                .iter()
+                .any(|v| v.name.contains("strategy") || v.name.contains(','))
+        );
+        assert_eq!(fresh.len(), variants(&base, false, false).len());
         assert!(fresh.iter().any(|v| v.name.starts_with("learning rate")));
     }
 
