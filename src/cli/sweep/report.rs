@@ -209,13 +209,13 @@ impl Sweep<'_> {
             or_dash(accuracy(new_task, scratch, SYMBOLS), three)
         );
         // The new tasks of 10 classes or more, at 5 a class: each search's base.
-        let large: Vec<&str> = searches
-            .iter()
-            .filter(|s| s.kind == SearchKind::NewTask)
-            .flat_map(|s| s.domains.iter())
-            .filter(|d| d.classes.len() >= 10)
-            .map(|d| d.name)
-            .collect();
+        let mut large: Vec<&str> = Vec::new();
+        let new_tasks = searches.iter().filter(|s| s.kind != SearchKind::Adapt);
+        for domain in new_tasks.flat_map(|s| s.domains.iter()) {
+            if domain.classes.len() >= 10 && !large.contains(&domain.name) {
+                large.push(domain.name);
+            }
+        }
         let large_mean =
             |round: Option<&Round>| round.and_then(|r| large_mean_of(r, &large, "base"));
         let best_scratch = fresh.and_then(|r| {
