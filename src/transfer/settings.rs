@@ -77,9 +77,10 @@ impl Settings {
 
     /// The settings of a fresh network: the baseline that transfer is measured against. A
     /// network without pretrained features needs a lower learning rate than one adapting them
-    /// (with the new task's settings it trained at chance on some tasks), and every epoch: the
-    /// sweep's search for it (`sweep --searches scratch`) chose these over patience 10, 20,
-    /// other rates, batches and decays, and without augmentation.
+    /// (with the new task's settings it trained at chance on some tasks), and every epoch. A
+    /// first, one-seed run of the sweep's search for it (`sweep --searches scratch`) preferred
+    /// these to patience 10 or 20, other rates and batches, and no augmentation; a full sweep
+    /// is still to confirm them (its second round had weight decay 0 within noise ahead).
     pub fn scratch() -> Settings {
         Settings {
             strategy: Strategy::Scratch,

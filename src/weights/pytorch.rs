@@ -30,29 +30,25 @@ pub fn pytorch_names(architecture: Architecture) -> &'static [(&'static str, &'s
     }
 }
 
+/// `name` with the first prefix of `prefixes` (from, to) that it starts with replaced; unknown
+/// names are kept.
+fn renamed<'a>(name: &str, mut prefixes: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    prefixes
+        .find_map(|(from, to)| name.strip_prefix(from).map(|rest| format!("{to}{rest}")))
+        .unwrap_or_else(|| name.to_string())
+}
+
 /// PyTorch's name for burn's parameter `burn_name` (unknown names are kept).
 fn to_pytorch_name(architecture: Architecture, burn_name: &str) -> String {
-    pytorch_names(architecture)
-        .iter()
-        .find_map(|(burn, torch)| {
-            burn_name
-                .strip_prefix(burn)
-                .map(|rest| format!("{torch}{rest}"))
-        })
-        .unwrap_or_else(|| burn_name.to_string())
+    let names = pytorch_names(architecture).iter();
+    renamed(burn_name, names.map(|&(burn, torch)| (burn, torch)))
 }
 
 /// burn's name for PyTorch's parameter `torch_name` (unknown names are kept, and then refused
 /// as unexpected when applied).
 fn to_burn_name(architecture: Architecture, torch_name: &str) -> String {
-    pytorch_names(architecture)
-        .iter()
-        .find_map(|(burn, torch)| {
-            torch_name
-                .strip_prefix(torch)
-                .map(|rest| format!("{burn}{rest}"))
-        })
-        .unwrap_or_else(|| torch_name.to_string())
+    let names = pytorch_names(architecture).iter();
+    renamed(torch_name, names.map(|&(burn, torch)| (torch, burn)))
 }
 
 /// Encode a classifier as safetensors with PyTorch's names and layouts, and digit-transfer's
