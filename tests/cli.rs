@@ -649,8 +649,11 @@ fn sweep_writes_a_report_of_settings_over_domains_shots_and_seeds() {
         })
         .collect();
     std::fs::write(path("digits.csv"), lines.join("\n")).unwrap();
-    let (ok, stdout, stderr) = cli(&[
+    let sweep = |jobs: &str, runs: &str| {
+        cli(&[
         "sweep",
+        "--jobs",
+        jobs,
         "--weights",
         MLP,
         "--shots",
@@ -670,8 +673,10 @@ fn sweep_writes_a_report_of_settings_over_domains_shots_and_seeds() {
         "--json",
         &path("t.json"),
         "--runs",
-        &path("runs.json"),
-    ]);
+        &path(runs),
+    ])
+    };
+    let (ok, stdout, stderr) = sweep("2", "runs.json");
     assert!(ok, "{stderr}");
     assert!(
         stdout.contains("(22 runs; adapt: 1 rounds, new_task: 1 rounds, scratch: 1 rounds;"),
@@ -701,6 +706,9 @@ fn sweep_writes_a_report_of_settings_over_domains_shots_and_seeds() {
         "### drawn symbols (new task): target accuracy",
         "### typeset capitals (new task): target accuracy",
         "| from scratch with its defaults, the same tasks |",
+        "| UCI handwriting, 5 a class |",
+        "| held-out MNIST, this network |",
+        "on 2 cores of this machine's CPU",
     ] {
         assert!(text.contains(heading), "{heading}: {text}");
     }
@@ -754,6 +762,21 @@ fn sweep_writes_a_report_of_settings_over_domains_shots_and_seeds() {
             assert_eq!(o["forgetting"].is_number(), adapt, "{o}");
         }
     }
+    // Each run is seeded: one at a time, every figure but the time is the same.
+    let (ok, _, stderr) = sweep("1", "one.json");
+    assert!(ok, "{stderr}");
+    let one: Value =
+        serde_json::from_str(&std::fs::read_to_string(path("one.json")).unwrap()).unwrap();
+    let figures = |runs: &Value| {
+        let mut runs = runs.clone();
+        for search in ["adapt", "new_task", "scratch"] {
+            for o in runs[search][0]["outcomes"].as_array_mut().unwrap() {
+                o["seconds"] = Value::Null;
+            }
+        }
+        runs
+    };
+    assert_eq!(figures(&one), figures(&runs));
 }
 
 /// The defaults of the page and the CLI (`Settings::default`, which both read) are the ones

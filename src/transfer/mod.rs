@@ -10,24 +10,28 @@
 
 mod insight;
 mod online;
+mod report;
 mod settings;
 mod split;
 
 pub use insight::{FeatureMap, MapPoint, Mistake, SourcePoint};
 pub use online::{can_learn, classes_in_turn, online_learner};
+pub use report::FineTuneReport;
+use report::trained_with;
 pub use settings::{AUTO_BATCH, Settings, SettingsForm};
 pub use split::{classes_without_samples, split_validation};
 
-use burn::module::Module;
+use std::sync::{Mutex, PoisonError};
+
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::Device;
 use serde::Serialize;
 use thiserror::Error;
 
 use crate::data::Sample;
-use crate::metrics::Report;
 use crate::model::Classifier;
 use crate::train::{
-    self, BackboneMode, EpochSummary, Observer, TrainConfig, TrainError, TrainSets,
+    self, BackboneMode, Observer, TrainConfig, TrainError, TrainSets,
 };
 use crate::weights::WeightsInfo;
 
@@ -210,79 +214,6 @@ pub struct SourceDigits<'a> {
     pub rehearsal: &'a [Sample],
     /// Measured before and after, in adapt mode (may be empty: no forgetting figure).
     pub held_out: &'a [Sample],
-}
-
-/// What a fine-tuning run produced and measured, without the network itself.
-#[derive(Clone, Debug, Serialize)]
-pub struct FineTuneReport {
-    pub strategy: Strategy,
-    pub architecture: crate::model::Architecture,
-    pub class_names: Vec<String>,
-    /// A new head replaced the pretrained one (new task), rather than adapting it.
-    pub new_head: bool,
-    /// The person's samples trained on.
-    pub train_samples: usize,
-    pub validation_samples: usize,
-    /// Adapt mode: the digits without samples, kept by MNIST digits of them in training.
-    pub kept_by_rehearsal: Vec<String>,
-    /// How many MNIST digits joined training to keep them.
-    pub kept_samples: usize,
-    /// What the run changed of the settings, for people: e.g. "batch 4: only 4 training
-    /// samples".
-    pub notes: Vec<String>,
-    pub config: TrainConfig,
-    /// What it trained with, for people: e.g. "learning rate 0.001 · up to 120 epochs,
-    /// patience 10 · batch 8 · augmented · weight decay 0.0001" (*Compare* may run a fresh
-    /// network with its own defaults).
-    pub trained_with: String,
-    pub history: Vec<EpochSummary>,
-    pub best_epoch: Option<usize>,
-    pub stopped: bool,
-    pub early_stopped: bool,
-    /// The starting network's accuracy on the validation split (pretrained head in adapt
-    /// mode; an untrained head otherwise).
-    pub validation_accuracy_before: Option<f64>,
-    /// The fine-tuned network on the validation split.
-    pub validation: Option<Report>,
-    /// Held-out MNIST accuracy before and after, and their difference (adapt mode only).
-    pub source_accuracy_before: Option<f64>,
-    pub source_accuracy_after: Option<f64>,
-    pub forgetting: Option<f64>,
-    /// The person's samples in feature space before and after, and class separation there.
-    pub feature_map: Option<FeatureMap>,
-    /// Validation samples the fine-tuned network gets wrong, most confident first.
-    pub mistakes: Vec<Mistake>,
-    /// The run went on from the weights after this epoch (`history` holds only the epochs
-    /// after it).
-    pub resumed_after_epoch: Option<usize>,
-    pub seconds: f64,
-}
-
-/// A run's training settings in a line, for people (`FineTuneReport::trained_with`).
-fn trained_with(config: &TrainConfig) -> String {
-    let rate = config.learning_rate;
-    let mut parts = vec![match config.backbone {
-        BackboneMode::Frozen => format!("learning rate {rate} (backbone frozen)"),
-        BackboneMode::Train { lr_scale } if lr_scale != 1.0 => {
-            format!("learning rate {rate} (backbone ×{lr_scale})")
-        }
-        BackboneMode::Train { .. } => format!("learning rate {rate}"),
-    }];
-    parts.push(match config.patience {
-        Some(patience) => format!("up to {} epochs, patience {patience}", config.epochs),
-        None => format!("{} epochs", config.epochs),
-    });
-    parts.push(format!("batch {}", config.batch_size));
-    if config.augmentation.is_some() {
-        parts.push("augmented".into());
-    }
-    if config.weight_decay > 0.0 {
-        parts.push(format!("weight decay {}", config.weight_decay));
-    }
-    if config.rehearsal > 0 {
-        parts.push(format!("{} MNIST digits a batch", config.rehearsal));
-    }
-    parts.join(" · ")
 }
 
 /// The weights after an epoch of a run that was interrupted (a lost GPU): the run can go on
@@ -501,18 +432,40 @@ pub fn starting_point(
         architecture: info.architecture,
         class_names: class_names.to_vec(),
     };
+    let classes = class_names.len();
     let model = match strategy {
-        Strategy::Scratch => {
-            device.seed(seed);
-            Classifier::new(info.architecture, class_names.len(), device)
-        }
+        Strategy::Scratch => seeded(seed, device, || {
+            Classifier::new(info.architecture, classes, device)
+        }),
         _ if class_names == info.class_names.as_slice() => pretrained.clone(),
-        _ => {
-            device.seed(seed);
-            pretrained.clone().with_new_head(class_names.len(), device)
-        }
+        _ => seeded(seed, device, || {
+            pretrained.clone().with_new_head(classes, device)
+        }),
     };
     Ok((model, out))
+}
+
+/// The CPU backend has one random generator for the whole process (`device.seed` sets it for
+/// every thread), and burn draws a parameter's values when it is first used: a network made
+/// fresh is made, and its values drawn, under this lock, so that runs on several threads (the
+/// sweep's) start from the same values as they would one at a time.
+static SEEDED: Mutex<()> = Mutex::new(());
+
+fn seeded(seed: u64, device: &Device, make: impl FnOnce() -> Classifier) -> Classifier {
+    let _drawing = SEEDED.lock().unwrap_or_else(PoisonError::into_inner);
+    device.seed(seed);
+    let model = make();
+    model.visit(&mut Drawn);
+    model
+}
+
+/// Draws every parameter's values.
+struct Drawn;
+
+impl ModuleVisitor for Drawn {
+    fn visit_float<const D: usize>(&mut self, param: &Param<burn::Tensor<D>>) {
+        let _ = param.val();
+    }
 }
 
 /// The training settings of a strategy: `base` with the strategy's backbone mode.

@@ -62,7 +62,8 @@ impl Settings {
     /// The sweep's choice for a new task (docs/TRANSFER.md): the most accurate on new classes
     /// at 1–10 samples a class. A new head has no old classes to forget, so nothing holds the
     /// learning rate down as in adapt mode (and the backbone may change: full, at 0.1 × the
-    /// rate), and rehearsal has no digits' head to serve.
+    /// rate), and rehearsal has no digits' head to serve. Every epoch runs (patience 0):
+    /// with a few samples a class, the validation split is too small to stop on.
     pub fn new_task() -> Settings {
         Settings {
             strategy: Strategy::Full,
@@ -70,6 +71,7 @@ impl Settings {
             learning_rate: 9e-3,
             weight_decay: 1e-4,
             augment: true,
+            patience: 0,
             rehearsal: 0,
             ..Settings::default()
         }

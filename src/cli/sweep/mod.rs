@@ -5,9 +5,11 @@
 //! the tables the defaults come from.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result};
 use clap::Args;
+use futures::executor::block_on;
 use digit_transfer::data::{self, Sample, Split};
 use digit_transfer::samples::SampleSet;
 use digit_transfer::sweep::{self, Bench, Domain, Outcome, Variant};
@@ -53,9 +55,49 @@ pub(super) struct SweepArgs {
     /// Every single run's figures, as JSON.
     #[arg(long)]
     runs: Option<PathBuf>,
+    /// Runs at once, each on its own thread (the CPU backend trains on one core): the
+    /// machine's cores by default. The figures do not depend on it: each run is seeded.
+    #[arg(long, default_value_t = default_jobs())]
+    jobs: usize,
     /// The searches to run, comma-separated (all by default; fewer for a quick look).
     #[arg(long, value_delimiter = ',', default_value = "adapt,new-task,scratch")]
     searches: Vec<SearchKind>,
+}
+
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// `run` over every job on `threads` threads (at least one), the results in the jobs' order;
+/// the first error, if any.
+fn in_parallel<J: Sync, T: Send, E: Send>(
+    jobs: &[J],
+    threads: usize,
+    run: impl Fn(&J) -> std::result::Result<T, E> + Sync,
+) -> std::result::Result<Vec<T>, E> {
+    let next = AtomicUsize::new(0);
+    let mut done: Vec<(usize, std::result::Result<T, E>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads.clamp(1, jobs.len().max(1)))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(job) = jobs.get(i) else { break };
+                        mine.push((i, run(job)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            // A worker that panicked takes its runs with it; the panic goes on.
+            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Which defaults a search chooses.
@@ -126,7 +168,7 @@ impl Round {
 struct Runs(Vec<(Settings, Vec<Outcome>)>);
 
 impl Runs {
-    async fn of(
+    fn of(
         &mut self,
         bench: &Bench<'_>,
         variant: &Variant,
@@ -148,14 +190,17 @@ impl Runs {
         if let Some((_, runs)) = self.0.iter().find(|(k, _)| *k == key) {
             return Ok(renamed(runs));
         }
-        let mut runs = Vec::new();
+        let mut jobs = Vec::new();
         for domain in domains {
             for &shots in &args.shots {
                 for seed in 1..=args.seeds {
-                    runs.push(bench.run(domain, shots, seed, variant).await?);
+                    jobs.push((domain, shots, seed));
                 }
             }
         }
+        let runs = in_parallel(&jobs, args.jobs, |&(domain, shots, seed)| {
+            block_on(bench.run(domain, shots, seed, variant))
+        })?;
         let summary = sweep::summarise(&runs, &variant.name);
         eprintln!(
             "{}: accuracy {:.4}, forgetting {}, {:.0} images, {:.2} s",
@@ -207,7 +252,7 @@ impl Search {
 
     /// From the current default, climb: each round tries the settings around the base (the
     /// first also their corners) and moves to the best, until the base is best.
-    async fn climb(&mut self, bench: &Bench<'_>, args: &SweepArgs) -> Result<()> {
+    fn climb(&mut self, bench: &Bench<'_>, args: &SweepArgs) -> Result<()> {
         let mut runs = Runs::default();
         let mut base = self.kind.first_base();
         for round in 1..=args.rounds.max(1) {
@@ -218,7 +263,7 @@ impl Search {
             }
             let mut outcomes = Vec::new();
             for variant in &variants {
-                outcomes.extend(runs.of(bench, variant, &self.domains, args).await?);
+                outcomes.extend(runs.of(bench, variant, &self.domains, args)?);
             }
             let chosen = sweep::choose(&variants, &outcomes).cloned();
             let next = chosen.as_ref().map(|c| c.settings.clone());
@@ -292,7 +337,7 @@ pub(super) async fn run(args: SweepArgs) -> Result<()> {
             rounds: Vec::new(),
             runs: 0,
         };
-        search.climb(&bench, &args).await?;
+        search.climb(&bench, &args)?;
         searches.push(search);
     }
     let held_out_accuracy = digit_transfer::train::evaluate(&model, &held_out, &device)
@@ -348,4 +393,28 @@ pub(super) fn read_optical_digits(path: &Path) -> Result<Vec<Sample>> {
     let bytes = data::read_file(path)?;
     let text = String::from_utf8_lossy(&data::maybe_gunzip(&bytes)?).into_owned();
     sweep::optical_digits(&text).with_context(|| format!("cannot read {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_parallel;
+
+    #[test]
+    fn parallel_runs_come_back_in_the_jobs_order_and_an_error_is_kept() {
+        let jobs: Vec<u64> = (0..50).collect();
+        for threads in [0, 1, 2, 7, 100] {
+            let squares = in_parallel(&jobs, threads, |&j| Ok::<_, String>(j * j));
+            assert_eq!(squares, Ok(jobs.iter().map(|j| j * j).collect::<Vec<_>>()));
+        }
+        let failed = in_parallel(&jobs, 3, |&j| {
+            if j % 20 == 13 {
+                Err(format!("job {j}"))
+            } else {
+                Ok(j)
+            }
+        });
+        assert_eq!(failed, Err("job 13".to_string()));
+        let none: Result<Vec<u64>, String> = in_parallel(&[], 4, |&j: &u64| Ok(j));
+        assert_eq!(none, Ok(Vec::new()));
+    }
 }
