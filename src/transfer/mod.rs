@@ -30,9 +30,7 @@ use thiserror::Error;
 
 use crate::data::Sample;
 use crate::model::Classifier;
-use crate::train::{
-    self, BackboneMode, Observer, TrainConfig, TrainError, TrainSets,
-};
+use crate::train::{self, BackboneMode, Observer, TrainConfig, TrainError, TrainSets};
 use crate::weights::WeightsInfo;
 
 /// The backbone's learning rate relative to the head's in the `full` strategy. Small enough

@@ -9,12 +9,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use futures::executor::block_on;
 use digit_transfer::data::{self, Sample, Split};
 use digit_transfer::samples::SampleSet;
 use digit_transfer::sweep::{self, Bench, Domain, Outcome, Variant};
 use digit_transfer::synthetic;
 use digit_transfer::transfer::{Settings, SourceDigits};
+use futures::executor::block_on;
 use serde::Serialize;
 
 mod report;
