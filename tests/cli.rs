@@ -649,13 +649,11 @@ fn sweep_writes_a_report_of_settings_over_domains_shots_and_seeds() {
         })
         .collect();
     std::fs::write(path("digits.csv"), lines.join("\n")).unwrap();
-    let sweep = |jobs: &str, runs: &str| {
-        cli(&[
+    let sweep = |jobs: &str, runs: &str, more: &[&str]| {
+        let mut args = vec![
             "sweep",
             "--jobs",
             jobs,
-            "--weights",
-            MLP,
             "--shots",
             "1",
             "--seeds",
@@ -674,9 +672,17 @@ fn sweep_writes_a_report_of_settings_over_domains_shots_and_seeds() {
             &path("t.json"),
             "--runs",
             &path(runs),
-        ])
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
+        args.extend(more.iter().map(|a| a.to_string()));
+        if !more.contains(&"--weights") {
+            args.extend(["--weights".to_string(), MLP.to_string()]);
+        }
+        cli(&args.iter().map(String::as_str).collect::<Vec<_>>())
     };
-    let (ok, stdout, stderr) = sweep("2", "runs.json");
+    let (ok, stdout, stderr) = sweep("2", "runs.json", &[]);
     assert!(ok, "{stderr}");
     assert!(
         stdout.contains("(22 runs; adapt: 1 rounds, new_task: 1 rounds, scratch: 1 rounds;"),
@@ -708,7 +714,7 @@ fn sweep_writes_a_report_of_settings_over_domains_shots_and_seeds() {
         "| from scratch with its defaults, the same tasks |",
         "| UCI handwriting, 5 a class |",
         "| held-out MNIST, this network |",
-        "on 2 cores of this machine's CPU",
+        "core of this machine's CPU, 2 at a time)",
     ] {
         assert!(text.contains(heading), "{heading}: {text}");
     }
@@ -763,10 +769,12 @@ fn sweep_writes_a_report_of_settings_over_domains_shots_and_seeds() {
         }
     }
     // Each run is seeded: one at a time, every figure but the time is the same.
-    let (ok, _, stderr) = sweep("1", "one.json");
+    let (ok, _, stderr) = sweep("1", "one.json", &[]);
     assert!(ok, "{stderr}");
-    let one: Value =
-        serde_json::from_str(&std::fs::read_to_string(path("one.json")).unwrap()).unwrap();
+    let read = |name: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(path(name)).unwrap()).unwrap()
+    };
+    let one = read("one.json");
     let figures = |runs: &Value| {
         let mut runs = runs.clone();
         for search in ["adapt", "new_task", "scratch"] {
@@ -777,6 +785,60 @@ fn sweep_writes_a_report_of_settings_over_domains_shots_and_seeds() {
         runs
     };
     assert_eq!(figures(&one), figures(&runs));
+
+    // A journal keeps each run as it finishes; a sweep started again with it repeats none (the
+    // same figures, times included) and drops a line cut off mid-write.
+    let journal = path("journal.jsonl");
+    let lines = || std::fs::read_to_string(&journal).unwrap().lines().count();
+    let (ok, _, stderr) = sweep("2", "first.json", &["--journal", &journal]);
+    assert!(
+        ok && stderr.contains("journal.jsonl: 0 runs kept"),
+        "{stderr}"
+    );
+    assert_eq!(lines(), 22);
+    assert_eq!(figures(&read("first.json")), figures(&runs));
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&journal)
+        .unwrap();
+    std::io::Write::write_all(&mut file, br#"{"key":{"bench":"#).unwrap();
+    let (ok, _, stderr) = sweep("2", "again.json", &["--journal", &journal]);
+    assert!(
+        ok && stderr.contains("journal.jsonl: 22 runs kept"),
+        "{stderr}"
+    );
+    assert_eq!(read("again.json"), read("first.json"));
+    assert!(std::fs::read_to_string(&journal).unwrap().ends_with("}\n"));
+    assert_eq!(lines(), 22);
+    // Another weights file is another network: none of its runs is taken.
+    let (ok, _, stderr) = cli(&[
+        "export",
+        "--weights",
+        MLP,
+        "--format",
+        "safetensors",
+        "--out",
+        &path("mlp.safetensors"),
+    ]);
+    assert!(ok, "{stderr}");
+    let other = path("other.jsonl");
+    std::fs::copy(&journal, &other).unwrap();
+    let weights = path("mlp.safetensors");
+    let (ok, _, stderr) = sweep(
+        "2",
+        "other.json",
+        &["--journal", &other, "--weights", &weights],
+    );
+    assert!(ok, "{stderr}");
+    assert_eq!(std::fs::read_to_string(&other).unwrap().lines().count(), 44);
+    // A line that is not a run is named, and nothing is written.
+    std::fs::write(&other, "not a run\n").unwrap();
+    let (ok, _, stderr) = sweep("2", "bad.json", &["--journal", &other]);
+    assert!(
+        !ok && stderr.contains("other.jsonl, line 1: not a run of the sweep"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&other).unwrap(), "not a run\n");
 }
 
 /// The defaults of the page and the CLI (`Settings::default`, which both read) are the ones

@@ -17,7 +17,10 @@ use digit_transfer::transfer::{Settings, SourceDigits};
 use futures::executor::block_on;
 use serde::Serialize;
 
+mod journal;
 mod report;
+
+use journal::{Journal, Run};
 
 #[derive(Args)]
 pub(super) struct SweepArgs {
@@ -59,6 +62,10 @@ pub(super) struct SweepArgs {
     /// machine's cores by default. The figures do not depend on it: each run is seeded.
     #[arg(long, default_value_t = default_jobs())]
     jobs: usize,
+    /// Keep every finished run in this file (JSON lines) and take the runs it already holds
+    /// instead of repeating them: a sweep cut off goes on where it stopped.
+    #[arg(long)]
+    journal: Option<PathBuf>,
     /// The searches to run, comma-separated (all by default; fewer for a quick look).
     #[arg(long, value_delimiter = ',', default_value = "adapt,new-task,scratch")]
     searches: Vec<SearchKind>,
@@ -171,6 +178,7 @@ impl Runs {
     fn of(
         &mut self,
         bench: &Bench<'_>,
+        journal: &Journal,
         variant: &Variant,
         domains: &[Domain],
         args: &SweepArgs,
@@ -190,16 +198,28 @@ impl Runs {
         if let Some((_, runs)) = self.0.iter().find(|(k, _)| *k == key) {
             return Ok(renamed(runs));
         }
+        let samples: Vec<String> = domains.iter().map(journal::domain_fingerprint).collect();
         let mut jobs = Vec::new();
-        for domain in domains {
+        for (domain, samples) in domains.iter().zip(&samples) {
             for &shots in &args.shots {
                 for seed in 1..=args.seeds {
-                    jobs.push((domain, shots, seed));
+                    jobs.push(Run {
+                        domain,
+                        samples,
+                        variant,
+                        shots,
+                        seed,
+                    });
                 }
             }
         }
-        let runs = in_parallel(&jobs, args.jobs, |&(domain, shots, seed)| {
-            block_on(bench.run(domain, shots, seed, variant))
+        let runs = in_parallel(&jobs, args.jobs, |run| {
+            if let Some(outcome) = journal.find(run)? {
+                return Ok(outcome);
+            }
+            let outcome = block_on(bench.run(run.domain, run.shots, run.seed, variant))?;
+            journal.record(run, &outcome)?;
+            Ok::<_, anyhow::Error>(outcome)
         })?;
         let summary = sweep::summarise(&runs, &variant.name);
         eprintln!(
@@ -216,8 +236,13 @@ impl Runs {
         Ok(runs)
     }
 
-    fn count(&self) -> usize {
-        self.0.iter().map(|(_, runs)| runs.len()).sum()
+    /// How many runs, and their fine-tuning time added up (seconds).
+    fn count(&self) -> (usize, f64) {
+        let all = self.0.iter().flat_map(|(_, runs)| runs);
+        (
+            self.0.iter().map(|(_, runs)| runs.len()).sum(),
+            all.map(|o| o.seconds).sum(),
+        )
     }
 }
 
@@ -227,6 +252,8 @@ pub(super) struct Search {
     domains: Vec<Domain>,
     rounds: Vec<Round>,
     runs: usize,
+    /// The runs' fine-tuning time added up.
+    seconds: f64,
 }
 
 impl Search {
@@ -252,7 +279,7 @@ impl Search {
 
     /// From the current default, climb: each round tries the settings around the base (the
     /// first also their corners) and moves to the best, until the base is best.
-    fn climb(&mut self, bench: &Bench<'_>, args: &SweepArgs) -> Result<()> {
+    fn climb(&mut self, bench: &Bench<'_>, journal: &Journal, args: &SweepArgs) -> Result<()> {
         let mut runs = Runs::default();
         let mut base = self.kind.first_base();
         for round in 1..=args.rounds.max(1) {
@@ -263,7 +290,7 @@ impl Search {
             }
             let mut outcomes = Vec::new();
             for variant in &variants {
-                outcomes.extend(runs.of(bench, variant, &self.domains, args)?);
+                outcomes.extend(runs.of(bench, journal, variant, &self.domains, args)?);
             }
             let chosen = sweep::choose(&variants, &outcomes).cloned();
             let next = chosen.as_ref().map(|c| c.settings.clone());
@@ -278,7 +305,7 @@ impl Search {
                 _ => break,
             }
         }
-        self.runs = runs.count();
+        (self.runs, self.seconds) = runs.count();
         Ok(())
     }
 
@@ -319,6 +346,11 @@ pub(super) async fn run(args: SweepArgs) -> Result<()> {
         },
         device: &device,
     };
+    let weights = data::read_file(&args.weights)?;
+    let journal = Journal::open(args.journal.as_deref(), &weights, &rehearsal, &forgetting)?;
+    if let Some(path) = &args.journal {
+        eprintln!("{}: {} runs kept", path.display(), journal.len());
+    }
     let (adapt, new_task): (Vec<Domain>, Vec<Domain>) = domains
         .into_iter()
         .partition(|d| d.classes == info.class_names);
@@ -336,8 +368,9 @@ pub(super) async fn run(args: SweepArgs) -> Result<()> {
             domains,
             rounds: Vec::new(),
             runs: 0,
+            seconds: 0.0,
         };
-        search.climb(&bench, &args)?;
+        search.climb(&bench, &journal, &args)?;
         searches.push(search);
     }
     let held_out_accuracy = digit_transfer::train::evaluate(&model, &held_out, &device)
@@ -345,11 +378,12 @@ pub(super) async fn run(args: SweepArgs) -> Result<()> {
         .accuracy();
     let minutes = started.elapsed().as_secs_f64() / 60.0;
     let runs: usize = searches.iter().map(|s| s.runs).sum();
+    let run_minutes = searches.iter().map(|s| s.seconds).sum::<f64>() / 60.0;
     let sweep = Sweep {
         args: &args,
         architecture: info.architecture.to_string(),
         runs,
-        minutes,
+        run_minutes,
         held_out_accuracy,
     };
     super::write_file(&args.out, sweep.report(&searches).as_bytes())?;
@@ -384,7 +418,9 @@ struct Sweep<'a> {
     args: &'a SweepArgs,
     architecture: String,
     runs: usize,
-    minutes: f64,
+    /// The runs' own fine-tuning time added up: the same whether they ran now or were taken
+    /// from a journal.
+    run_minutes: f64,
     held_out_accuracy: f64,
 }
 

@@ -21,23 +21,25 @@ impl Sweep<'_> {
     pub(super) fn report(&self, searches: &[Search]) -> String {
         let args = self.args;
         let mut out = String::from("# Fine-tuning defaults, measured\n\n");
-        let domains: Vec<&str> = searches.iter().flat_map(|s| s.domain_names()).collect();
+        let mut domains: Vec<&str> = Vec::new();
+        for name in searches.iter().flat_map(|s| s.domain_names()) {
+            if !domains.contains(&name) {
+                domains.push(name);
+            }
+        }
         let _ = writeln!(
             out,
             "Written by `scripts/sweep.sh` (the `digit-transfer sweep` command): {} fine-tunes of the \
-             `{}` network (`{}`) in {:.1} min on {} of this machine's CPU (one fine-tune a core at \
-             a time). Domains: {}; \
+             `{}` network (`{}`), {:.0} min of fine-tuning added up (each run's own time on one \
+             core of this machine's CPU, {} at a time). Domains: {}; \
              {:?} samples a class; {} seeds each (the seed picks the samples and seeds the run); \
              {} test samples a class of each domain, never trained on nor used to stop early; \
              forgetting measured on 500 held-out MNIST digits in adapt mode.\n",
             self.runs,
             self.architecture,
             args.weights.display(),
-            self.minutes,
-            match args.jobs.max(1) {
-                1 => "one core".to_string(),
-                n => format!("{n} cores"),
-            },
+            self.run_minutes,
+            args.jobs.max(1),
             domains.join(", "),
             args.shots,
             args.seeds,
