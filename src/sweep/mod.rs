@@ -392,16 +392,17 @@ mod tests {
         let joint = variants(&adapt, true, true);
         let one = variants(&adapt, true, false);
         assert_eq!(joint.len(), one.len() + 5, "{:?}", names(&adapt));
-        let full_fast = joint
-            .iter()
-            .find(|v| v.name == "full, learning rate 3.00e-3, rehearsal 32")
-            .map(|v| &v.settings);
         let expected = Settings {
             strategy: Strategy::Full,
-            learning_rate: 3e-3,
+            learning_rate: scaled(adapt.learning_rate, 3.0),
             rehearsal: adapt.rehearsal * 4,
             ..adapt.clone()
         };
+        let name = format!(
+            "full, learning rate {:.2e}, rehearsal {}",
+            expected.learning_rate, expected.rehearsal
+        );
+        let full_fast = joint.iter().find(|v| v.name == name).map(|v| &v.settings);
         assert_eq!(full_fast, Some(&expected));
         let settings: Vec<&Settings> = joint.iter().map(|v| &v.settings).collect();
         for (i, s) in settings.iter().enumerate() {

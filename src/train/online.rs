@@ -285,6 +285,11 @@ impl OnlineLearner {
                 0,
                 Tensor::from_data(TensorData::new(rows, [count]), &autodiff),
             );
+            // The probability of each of the person's samples in this step for its label, as
+            // the head predicts (no dropout, so that a sample learnt stays learnt): when all
+            // are sure enough, the update is done (samples already learnt cost no step).
+            let own = labels_tensor(&labels, &autodiff).reshape([count, 1]);
+            let sure = softmax(trained.head.forward(x.clone()).detach(), 1).gather(1, own);
             if let Some((features, source_labels)) = &source {
                 let drawn = draw_rehearsal(source_labels.len(), config.rehearsal, &mut self.rng);
                 labels.extend(drawn.iter().map(|&i| source_labels[i]));
@@ -297,10 +302,6 @@ impl OnlineLearner {
             }
             let keep = dropout_mask(labels.len(), width, &mut self.rng, &autodiff);
             let logits = trained.head.forward(x * keep);
-            // The probability of each of the person's samples in this step for its label: when
-            // all are sure enough, the update is done (samples already learnt cost no step).
-            let own = labels_tensor(&labels[..count], &autodiff).reshape([count, 1]);
-            let sure = softmax(logits.clone().detach().slice(0..count), 1).gather(1, own);
             let loss = cross_entropy(logits, labels_tensor(&labels, &autodiff));
             last = Some(loss.clone().detach());
             let probabilities = read(sure.reshape([count])).await?;

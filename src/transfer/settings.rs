@@ -47,12 +47,12 @@ impl Default for Settings {
             strategy: Strategy::Head,
             epochs: 30,
             batch_size: None,
-            learning_rate: 1e-3,
+            learning_rate: 3e-3,
             weight_decay: 0.0,
             augment: false,
             validation_split: 0.2,
             patience: 5,
-            rehearsal: 8,
+            rehearsal: 32,
             seed: 1,
         }
     }
