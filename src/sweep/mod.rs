@@ -172,10 +172,14 @@ fn one_factor(base: &Settings, adapt: bool) -> Vec<Variant> {
 /// The setting to take: the best mean target accuracy among those that forget at most
 /// [`MAX_FORGETTING`] in adapt mode and train on at most [`MAX_IMAGES_PER_CLASS`]; when none forgets so
 /// little, the one that forgets least (a search then climbs toward the bound first). Ties go
-/// to the earlier variant (the base first). None when no variant is quick enough.
+/// to the earlier variant (the base first). A setting with a fixed batch is never taken: the
+/// page refuses a batch larger than the training samples (a person's first few drawings), where
+/// the sweep lowers it, so the batch stays automatic ([`crate::transfer::AUTO_BATCH`]) and the
+/// batch variants say what another size would do. None when no variant is quick enough.
 pub fn choose<'a>(variants: &'a [Variant], outcomes: &[Outcome]) -> Option<&'a Variant> {
     let quick: Vec<(&Variant, Summary)> = variants
         .iter()
+        .filter(|v| v.settings.batch_size.is_none())
         .map(|v| (v, summarise(outcomes, &v.name)))
         .filter(|(_, s)| s.runs > 0 && s.slowest_images_per_class <= MAX_IMAGES_PER_CLASS)
         .collect();

@@ -68,7 +68,7 @@ impl Settings {
         Settings {
             strategy: Strategy::Full,
             epochs: 120,
-            learning_rate: 9e-3,
+            learning_rate: 3e-3,
             weight_decay: 1e-4,
             augment: true,
             patience: 0,

@@ -60,7 +60,8 @@ impl Sweep<'_> {
              among those that forget at most {:.1} point of held-out MNIST on average (adapting) \
              and train on at most {MAX_IMAGES_PER_CLASS} images a class (samples and rehearsal \
              digits, every epoch) on average with the most shots (while none forgets so little: the one that forgets \
-             least). The search stops when the base is that best. The first base is the current \
+             least), and leave the batch automatic (the page refuses a fixed batch larger than a \
+             task's training samples, where the sweep lowers it). The search stops when the base is that best. The first base is the current \
              default for the task (`Settings::chosen`); a rerun after the defaults were set to the \
              choice confirms them in one round.\n",
             MAX_FORGETTING * 100.0
