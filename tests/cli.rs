@@ -106,6 +106,60 @@ fn pretrain_on_idx_files_then_eval_them() {
 }
 
 #[test]
+fn pretrain_goes_on_from_shipped_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let samples = mnist_subset(Split::Train, 20);
+    let (images, labels) = write_idx_pair(dir.path(), &samples);
+    let (images, labels) = (images.as_str(), labels.as_str());
+    // At a learning rate too small to learn anything in one epoch, only weights carried over
+    // can read the digits.
+    let accuracy = |from: Option<&str>| {
+        let out = dir.path().join("more.bpk");
+        let out = out.to_str().unwrap();
+        let mut args = vec![
+            "pretrain", "--arch", "mlp", "--images", images, "--labels", labels, "--epochs", "1",
+            "--lr", "1e-9", "--out", out, "--json",
+        ];
+        if let Some(from) = from {
+            args.extend(["--from", from]);
+        }
+        json(&args);
+        let report = json(&[
+            "eval",
+            "--weights",
+            out,
+            "--images",
+            images,
+            "--labels",
+            labels,
+            "--json",
+        ]);
+        report["accuracy"].as_f64().unwrap()
+    };
+    let (fresh, carried) = (accuracy(None), accuracy(Some(MLP)));
+    assert!(
+        fresh < 0.3 && carried > 0.9,
+        "fresh {fresh}, from {MLP} {carried}"
+    );
+
+    let (ok, _, stderr) = cli(&[
+        "pretrain",
+        "--arch",
+        "mlp",
+        "--images",
+        images,
+        "--labels",
+        labels,
+        "--from",
+        CNN,
+        "--out",
+        dir.path().join("x.bpk").to_str().unwrap(),
+    ]);
+    assert!(!ok && stderr.contains("pretrained-cnn.bpk"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
 fn cli_errors_are_readable() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing.bpk");
@@ -851,6 +905,7 @@ fn the_default_settings_are_the_sweeps_choice() {
     for (search, defaults) in [
         ("adapt", Settings::default()),
         ("new_task", Settings::new_task()),
+        ("scratch", Settings::scratch()),
     ] {
         let chosen: Settings = serde_json::from_value(sweep[search]["chosen"].clone()).unwrap();
         assert_eq!(chosen, defaults, "{search}");

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use burn::module::Module;
 use clap::Args;
 use digit_transfer::data::{self, DIGIT_CLASSES, Sample, Split};
@@ -35,6 +35,10 @@ pub(super) struct PretrainArgs {
     /// Where to write the weights (burnpack).
     #[arg(long)]
     out: PathBuf,
+    /// Go on training these digits weights (of --arch) instead of fresh ones: more epochs
+    /// for a shipped network without starting over.
+    #[arg(long)]
+    from: Option<PathBuf>,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -74,7 +78,16 @@ pub(super) async fn run(args: PretrainArgs) -> Result<()> {
         }
     }
     selected.device.seed(args.train.seed);
-    let model = Classifier::new(args.arch, DIGIT_CLASSES, &selected.device);
+    let model = match &args.from {
+        None => Classifier::new(args.arch, DIGIT_CLASSES, &selected.device),
+        Some(path) => {
+            let (model, info) = super::load_weights(path, Some(args.arch), &selected.device)?;
+            if info != WeightsInfo::digits(args.arch) {
+                bail!("{} is not a network of the ten digits", path.display());
+            }
+            model
+        }
+    };
     let mut observer = Bar::new(args.common.json);
     let outcome = train::train(&model, &samples, &config, &selected.device, &mut observer).await?;
     observer.finish();

@@ -181,6 +181,7 @@ impl Runs {
         journal: &Journal,
         variant: &Variant,
         domains: &[Domain],
+        fingerprints: &[String],
         args: &SweepArgs,
     ) -> Result<Vec<Outcome>> {
         let key = Settings {
@@ -198,9 +199,8 @@ impl Runs {
         if let Some((_, runs)) = self.0.iter().find(|(k, _)| *k == key) {
             return Ok(renamed(runs));
         }
-        let samples: Vec<String> = domains.iter().map(journal::domain_fingerprint).collect();
         let mut jobs = Vec::new();
-        for (domain, samples) in domains.iter().zip(&samples) {
+        for (domain, samples) in domains.iter().zip(fingerprints) {
             for &shots in &args.shots {
                 for seed in 1..=args.seeds {
                     jobs.push(Run {
@@ -281,6 +281,12 @@ impl Search {
     /// first also their corners) and moves to the best, until the base is best.
     fn climb(&mut self, bench: &Bench<'_>, journal: &Journal, args: &SweepArgs) -> Result<()> {
         let mut runs = Runs::default();
+        // The journal knows a domain by its samples, which no round changes.
+        let fingerprints: Vec<String> = self
+            .domains
+            .iter()
+            .map(journal::domain_fingerprint)
+            .collect();
         let mut base = self.kind.first_base();
         for round in 1..=args.rounds.max(1) {
             eprintln!("{}: round {round}", self.title());
@@ -290,7 +296,14 @@ impl Search {
             }
             let mut outcomes = Vec::new();
             for variant in &variants {
-                outcomes.extend(runs.of(bench, journal, variant, &self.domains, args)?);
+                outcomes.extend(runs.of(
+                    bench,
+                    journal,
+                    variant,
+                    &self.domains,
+                    &fingerprints,
+                    args,
+                )?);
             }
             let chosen = sweep::choose(&variants, &outcomes).cloned();
             let next = chosen.as_ref().map(|c| c.settings.clone());
