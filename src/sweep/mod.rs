@@ -179,9 +179,8 @@ fn one_factor(base: &Settings, adapt: bool) -> Vec<Variant> {
 pub fn choose<'a>(variants: &'a [Variant], outcomes: &[Outcome]) -> Option<&'a Variant> {
     let quick: Vec<(&Variant, Summary)> = variants
         .iter()
-        .filter(|v| v.settings.batch_size.is_none())
+        .filter(|v| may_be_default(v, outcomes))
         .map(|v| (v, summarise(outcomes, &v.name)))
-        .filter(|(_, s)| s.runs > 0 && s.slowest_images_per_class <= MAX_IMAGES_PER_CLASS)
         .collect();
     let forgetting = |s: &Summary| s.forgetting.unwrap_or(0.0);
     let first_max = |score: &dyn Fn(&Summary) -> f64| {
@@ -207,6 +206,15 @@ pub fn choose<'a>(variants: &'a [Variant], outcomes: &[Outcome]) -> Option<&'a V
     } else {
         first_max(&|s| -forgetting(s))
     }
+}
+
+/// Whether [`choose`] may take `variant` at all, whatever its accuracy: it ran, keeps the batch
+/// automatic, and trains on at most [`MAX_IMAGES_PER_CLASS`] images a class.
+pub fn may_be_default(variant: &Variant, outcomes: &[Outcome]) -> bool {
+    let s = summarise(outcomes, &variant.name);
+    variant.settings.batch_size.is_none()
+        && s.runs > 0
+        && s.slowest_images_per_class <= MAX_IMAGES_PER_CLASS
 }
 
 /// One run's figures.
@@ -475,5 +483,8 @@ mod tests {
         ];
         assert_eq!(choose(&variants, &all_forget).map(|v| &v.name), Some(fast));
         assert!(choose(&variants, &outcomes[3..]).is_none());
+        assert!(may_be_default(&variants[1], &outcomes));
+        assert!(!may_be_default(&variants[3], &outcomes), "too slow");
+        assert!(!may_be_default(&variants[1], &outcomes[2..]), "never ran");
     }
 }
