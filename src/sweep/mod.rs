@@ -16,7 +16,7 @@ use rand::seq::SliceRandom;
 use serde::Serialize;
 
 pub use domain::{Domain, DomainError, domains, handwriting, optical_digits, transposed, typeset};
-pub use table::{Summary, detail_table, mean_accuracy, summarise, summary_table};
+pub use table::{Summary, detail_table, mean_accuracy, paired_gain, summarise, summary_table};
 
 use crate::data::first_per_class;
 use crate::model::Classifier;
@@ -172,7 +172,8 @@ fn one_factor(base: &Settings, adapt: bool) -> Vec<Variant> {
 /// The setting to take: the best mean target accuracy among those that forget at most
 /// [`MAX_FORGETTING`] in adapt mode and train on at most [`MAX_IMAGES_PER_CLASS`]; when none forgets so
 /// little, the one that forgets least (a search then climbs toward the bound first). Ties go
-/// to the earlier variant (the base first). A setting with a fixed batch is never taken: the
+/// to the earlier variant, and the base (the first) stays unless the best is
+/// [`clearly_better`]. A setting with a fixed batch is never taken: the
 /// page refuses a batch larger than the training samples (a person's first few drawings), where
 /// the sweep lowers it, so the batch stays automatic ([`crate::transfer::AUTO_BATCH`]) and the
 /// batch variants say what another size would do. None when no variant is quick enough.
@@ -196,15 +197,33 @@ pub fn choose<'a>(variants: &'a [Variant], outcomes: &[Outcome]) -> Option<&'a V
             .map(|(v, _)| *v)
     };
     if quick.iter().any(|(_, s)| forgetting(s) <= MAX_FORGETTING) {
-        first_max(&|s| {
+        let best = first_max(&|s| {
             if forgetting(s) <= MAX_FORGETTING {
                 s.accuracy
             } else {
                 f64::NEG_INFINITY
             }
-        })
+        })?;
+        // The base, where it may stay, gives way only to a clear gain: without this a search
+        // near the top climbs on noise (e.g. doubling epochs that early stopping never reaches).
+        let base = quick
+            .first()
+            .filter(|(v, s)| v.name == variants[0].name && forgetting(s) <= MAX_FORGETTING);
+        match base {
+            Some((base, _)) if !clearly_better(outcomes, &base.name, &best.name) => Some(base),
+            _ => Some(best),
+        }
     } else {
         first_max(&|s| -forgetting(s))
+    }
+}
+
+/// Whether `other` beats `base` by more than chance: its paired gain is more than twice its
+/// standard error ([`paired_gain`]). With too few pairs to tell, any gain.
+pub fn clearly_better(outcomes: &[Outcome], base: &str, other: &str) -> bool {
+    match paired_gain(outcomes, base, other) {
+        Some((gain, error)) => gain > 2.0 * error,
+        None => summarise(outcomes, other).accuracy > summarise(outcomes, base).accuracy,
     }
 }
 
@@ -486,5 +505,37 @@ mod tests {
         assert!(may_be_default(&variants[1], &outcomes));
         assert!(!may_be_default(&variants[3], &outcomes), "too slow");
         assert!(!may_be_default(&variants[1], &outcomes[2..]), "never ran");
+    }
+
+    #[test]
+    fn the_base_gives_way_only_to_a_clear_gain() {
+        let variants = variants(&Settings::default(), true, false);
+        let (base, noisy, clear) = (&variants[0].name, &variants[1].name, &variants[2].name);
+        // One run a seed, paired with the base's run of the same seed.
+        let seeded = |name: &str, accuracies: [f64; 4]| -> Vec<Outcome> {
+            (1..)
+                .zip(accuracies)
+                .map(|(seed, accuracy)| Outcome {
+                    seed,
+                    ..outcome(name, accuracy, 0.0, 100)
+                })
+                .collect()
+        };
+        let base_runs = seeded(base, [0.80, 0.90, 0.70, 0.85]);
+        // Ahead on average (+0.25 point) but as often behind as ahead: noise.
+        let noisy_runs = seeded(noisy, [0.82, 0.86, 0.74, 0.84]);
+        let outcomes = [&base_runs[..], &noisy_runs].concat();
+        let (gain, error) = paired_gain(&outcomes, base, noisy).expect("four pairs");
+        assert!(
+            (gain - 0.0025).abs() < 1e-9 && error > 0.01,
+            "{gain} ± {error}"
+        );
+        assert_eq!(choose(&variants, &outcomes).map(|v| &v.name), Some(base));
+        // Ahead by 3 points on every pair: clear, though behind the noisy one's best seed.
+        let clear_runs = seeded(clear, [0.83, 0.93, 0.73, 0.88]);
+        let outcomes = [&base_runs[..], &noisy_runs, &clear_runs].concat();
+        assert!(clearly_better(&outcomes, base, clear));
+        assert!(!clearly_better(&outcomes, base, noisy));
+        assert_eq!(choose(&variants, &outcomes).map(|v| &v.name), Some(clear));
     }
 }

@@ -50,6 +50,29 @@ pub fn mean_accuracy(
 }
 
 /// The summary of the runs of the setting named `name`.
+/// How much more accurate `other` is than `base` on the runs both made (the same domain, shot
+/// count and seed): the mean of the paired differences and its standard error; none for fewer
+/// than two pairs. Pairing takes out what the samples drawn do to both.
+pub fn paired_gain(outcomes: &[Outcome], base: &str, other: &str) -> Option<(f64, f64)> {
+    let differences: Vec<f64> = outcomes
+        .iter()
+        .filter(|o| o.variant == other)
+        .filter_map(|o| {
+            let twin = outcomes.iter().find(|b| {
+                b.variant == base && (b.domain, b.shots, b.seed) == (o.domain, o.shots, o.seed)
+            })?;
+            Some(o.accuracy - twin.accuracy)
+        })
+        .collect();
+    let n = differences.len();
+    if n < 2 {
+        return None;
+    }
+    let m = mean(differences.iter().copied())?;
+    let variance = differences.iter().map(|d| (d - m).powi(2)).sum::<f64>() / (n - 1) as f64;
+    Some((m, (variance / n as f64).sqrt()))
+}
+
 pub fn summarise(outcomes: &[Outcome], name: &str) -> Summary {
     let runs: Vec<&Outcome> = outcomes.iter().filter(|o| o.variant == name).collect();
     let most_shots = runs.iter().map(|o| o.shots).max().unwrap_or(0);

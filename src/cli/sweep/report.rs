@@ -61,7 +61,9 @@ impl Sweep<'_> {
              and train on at most {MAX_IMAGES_PER_CLASS} images a class (samples and rehearsal \
              digits, every epoch) on average with the most shots (while none forgets so little: the one that forgets \
              least), and leave the batch automatic (the page refuses a fixed batch larger than a \
-             task's training samples, where the sweep lowers it). The search stops when the base is that best. The first base is the current \
+             task's training samples, where the sweep lowers it). That best replaces the base only when it \
+             is clearly better: its gain over the base on the same domains, shot counts and seeds is \
+             more than twice its standard error. The search stops when the base stays. The first base is the current \
              default for the task (`Settings::chosen`); a rerun after the defaults were set to the \
              choice confirms them in one round.\n",
             MAX_FORGETTING * 100.0
