@@ -44,6 +44,8 @@ fn run(strategy: Strategy, samples: &[Sample], classes: &[String]) -> FineTuneRe
         epochs: 15,
         validation_split: 0.3,
         patience: 0,
+        // The same samples each epoch: the map compares one network's features before and after.
+        augment: false,
         ..Default::default()
     };
     let request = transfer::FineTuneRequest {
