@@ -112,8 +112,9 @@ fn labelling_one_at_a_time_reaches_one_fine_tune_with_the_defaults() {
         eprintln!("{name}: {r:?}");
         assert_eq!(r.samples, 50);
         assert!(r.recognised_before_labelled <= 50);
-        // The run augments its samples (the defaults do), which an update on the features kept
-        // cannot: on transposed digits that is worth about a point (measured: 0.637 vs 0.650).
+        // One draw; the run augments its samples (the defaults do), which an update on the
+        // features kept cannot, so a draw may fall a point behind (measured: 0.637 vs 0.650),
+        // though over the benchmark's three draws the two meet (0.630 vs 0.628).
         assert!(
             r.online_accuracy >= r.fine_tune_accuracy - 0.02,
             "{name}: online {} vs one fine-tune {}",
