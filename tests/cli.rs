@@ -58,6 +58,20 @@ fn check_report(report: &Value, classes: usize) {
     assert_eq!(total, report["samples"].as_u64().unwrap());
 }
 
+/// `eval --json` of `weights` on the IDX pair `images` / `labels`.
+fn eval_json(weights: &str, images: &str, labels: &str) -> Value {
+    json(&[
+        "eval",
+        "--weights",
+        weights,
+        "--images",
+        images,
+        "--labels",
+        labels,
+        "--json",
+    ])
+}
+
 #[test]
 fn pretrain_on_idx_files_then_eval_them() {
     let dir = tempfile::tempdir().unwrap();
@@ -75,16 +89,7 @@ fn pretrain_on_idx_files_then_eval_them() {
     assert_eq!(trained["history"].as_array().unwrap().len(), 3);
     assert!(Path::new(out).exists());
 
-    let report = json(&[
-        "eval",
-        "--weights",
-        out,
-        "--images",
-        images,
-        "--labels",
-        labels,
-        "--json",
-    ]);
+    let report = eval_json(out, images, labels);
     check_report(&report, 10);
     assert_eq!(report["samples"], 200);
     assert!(report["accuracy"].as_f64().unwrap() > 0.5, "{report}");
@@ -124,16 +129,7 @@ fn pretrain_goes_on_from_shipped_weights() {
             args.extend(["--from", from]);
         }
         json(&args);
-        let report = json(&[
-            "eval",
-            "--weights",
-            out,
-            "--images",
-            images,
-            "--labels",
-            labels,
-            "--json",
-        ]);
+        let report = eval_json(out, images, labels);
         report["accuracy"].as_f64().unwrap()
     };
     let (fresh, carried) = (accuracy(None), accuracy(Some(MLP)));
@@ -351,16 +347,7 @@ fn finetune_online_replays_one_sample_at_a_time() {
         summary["forgetting"].is_null(),
         "a new task forgets no digits"
     );
-    let report = json(&[
-        "eval",
-        "--weights",
-        out,
-        "--images",
-        images,
-        "--labels",
-        labels,
-        "--json",
-    ]);
+    let report = eval_json(out, images, labels);
     assert!(report["accuracy"].as_f64().unwrap() >= 0.75, "{report}");
 
     // Online learning trains the head only: a strategy is refused.
@@ -412,16 +399,7 @@ fn finetune_a_new_two_class_head_then_eval_it() {
     check_report(&run["validation"], 2);
     assert!(run["history"][0]["val_loss"].is_number());
 
-    let report = json(&[
-        "eval",
-        "--weights",
-        out,
-        "--images",
-        images,
-        "--labels",
-        labels,
-        "--json",
-    ]);
+    let report = eval_json(out, images, labels);
     check_report(&report, 2);
     assert_eq!(
         report["class_names"],

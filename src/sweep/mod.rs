@@ -173,7 +173,7 @@ fn one_factor(base: &Settings, adapt: bool) -> Vec<Variant> {
 /// [`MAX_FORGETTING`] in adapt mode and train on at most [`MAX_IMAGES_PER_CLASS`]; when none forgets so
 /// little, the one that forgets least (a search then climbs toward the bound first). Ties go
 /// to the earlier variant, and the base (the first) stays unless the best is
-/// [`clearly_better`]. A setting with a fixed batch is never taken: the
+/// [`clearly_better`]. A setting with a fixed batch is never taken ([`may_be_default`]): the
 /// page refuses a batch larger than the training samples (a person's first few drawings), where
 /// the sweep lowers it, so the batch stays automatic ([`crate::transfer::AUTO_BATCH`]) and the
 /// batch variants say what another size would do. None when no variant is quick enough.

@@ -49,7 +49,6 @@ pub fn mean_accuracy(
     mean(accuracies(outcomes, variant, domain, shots).into_iter())
 }
 
-/// The summary of the runs of the setting named `name`.
 /// How much more accurate `other` is than `base` on the runs both made (the same domain, shot
 /// count and seed): the mean of the paired differences and its standard error; none for fewer
 /// than two pairs. Pairing takes out what the samples drawn do to both.
@@ -73,6 +72,7 @@ pub fn paired_gain(outcomes: &[Outcome], base: &str, other: &str) -> Option<(f64
     Some((m, (variance / n as f64).sqrt()))
 }
 
+/// The summary of the runs of the setting named `name`.
 pub fn summarise(outcomes: &[Outcome], name: &str) -> Summary {
     let runs: Vec<&Outcome> = outcomes.iter().filter(|o| o.variant == name).collect();
     let most_shots = runs.iter().map(|o| o.shots).max().unwrap_or(0);

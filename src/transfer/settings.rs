@@ -80,8 +80,9 @@ impl Settings {
     /// The settings of a fresh network: the baseline that transfer is measured against. A
     /// network without pretrained features learns best at a lower learning rate than one
     /// adapting them, with more weight decay (at a new task's earlier rate of 0.009 it trained
-    /// at chance on some tasks), and every epoch. The sweep's search for it (`sweep --searches scratch`, docs/TRANSFER.md) over the new-task
-    /// domains chose these; a test pins them to docs/transfer.json.
+    /// at chance on some tasks), and every epoch. The sweep's search for it (`sweep --searches
+    /// scratch`, docs/TRANSFER.md) over the new-task domains chose these; a test pins them to
+    /// docs/transfer.json.
     pub fn scratch() -> Settings {
         Settings {
             strategy: Strategy::Scratch,
